@@ -1,0 +1,25 @@
+// The one table of backend types. Adding a backend: its folder, its
+// add_subdirectory() in backends/CMakeLists.txt, and one line here.
+#include <holdfast/backend.hpp>
+
+#include "local/local_backend.hpp"
+
+namespace holdfast {
+
+const std::vector<BackendDescriptor>& backend_registry() {
+  static const std::vector<BackendDescriptor> registry = {
+      {"local", &local::make_backend, "a directory per volume under a base directory on this host"},
+  };
+  return registry;
+}
+
+const BackendDescriptor* find_backend_type(std::string_view type) {
+  for (const auto& d : backend_registry()) {
+    if (d.type == type) {
+      return &d;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace holdfast

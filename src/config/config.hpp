@@ -1,0 +1,62 @@
+// holdfastd's configuration: the YAML file (/etc/holdfast/holdfast.yaml) read
+// into typed values, with every default in one place (config/holdfast.yaml
+// documents each key). With no file at all, holdfastd serves one backend,
+// "local", of type local, as the default.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace holdfast {
+
+// Budgets for backend calls. Docker gives Create/Mount 120 s and the other
+// calls 60 s; a managed plugin enabled with `docker plugin enable` gets 30 s
+// for everything. Defaults stay below the v1 limits with margin.
+struct Deadlines {
+  std::chrono::milliseconds create{100'000};
+  std::chrono::milliseconds remove{50'000};
+  std::chrono::milliseconds mount{100'000};
+  std::chrono::milliseconds unmount{50'000};
+  // How long a call waits for another operation on the same volume to end
+  // before answering "busy".
+  std::chrono::milliseconds volume_lock{50'000};
+};
+
+// One entry under `backends:`; its section is kept as YAML and handed to the
+// backend's factory (which validates its own keys).
+struct BackendConfig {
+  std::string name;  // instance name, the key under `backends:`
+  std::string type;  // registry type
+  YAML::Node section;
+};
+
+struct Config {
+  std::string file;  // where it was read from ("" = built-in defaults)
+  std::string socket_path = "/run/docker/plugins/holdfast.sock";
+  std::string state_dir = "/var/lib/holdfast";
+  std::string mount_root = "/var/lib/holdfast/mounts";
+  std::string admin_socket_path = "/run/holdfast/admin.sock";
+  std::string log_level = "info";
+  std::string host_id;  // default: the hostname
+  std::string default_backend = "local";
+  Deadlines deadlines;
+  // Period of the background refresh (shared backends' discovery, capacity).
+  std::chrono::milliseconds refresh_interval{15'000};
+  std::vector<BackendConfig> backends;
+};
+
+// Reads and validates `path`. Unknown keys and bad values throw
+// invalid_argument with "<file>:<line>: <key>: <reason>". Backend sections
+// are checked for their `type` here and fully by `build_backends`.
+Config load_config(const std::string& path);
+// Same, from text (for tests and --check-config on stdin).
+Config parse_config(const std::string& text, const std::string& file_name);
+// The zero-config default: one local backend named "local".
+Config default_config();
+
+}  // namespace holdfast
