@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git ccache
   libnfs-dev libiscsi-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libfmt-dev libmount-dev libsystemd-dev
   catch2 libcurl4-openssl-dev

@@ -1,1 +1,206 @@
-// placeholder: being written
+#include "config/config.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include <holdfast/backend.hpp>
+#include <holdfast/config_reader.hpp>
+#include <holdfast/error.hpp>
+#include <holdfast/volume.hpp>
+
+namespace holdfast {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Docker waits 120 s for Create/Mount and 60 s for the other calls; our
+// budgets must end early enough for the reply to arrive in time.
+constexpr std::chrono::milliseconds k_max_long_deadline = 115s;
+constexpr std::chrono::milliseconds k_max_short_deadline = 55s;
+constexpr std::chrono::milliseconds k_min_deadline = 1s;
+
+// sockaddr_un::sun_path holds 108 bytes including the terminating NUL.
+constexpr std::size_t k_max_socket_path = 107;
+
+std::string hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') {
+    return "localhost";
+  }
+  return buf;
+}
+
+std::string absolute_path(ConfigReader& reader, const std::string& key, const std::string& fallback) {
+  std::string value = reader.string(key, fallback);
+  if (value.empty() || value.front() != '/') {
+    reader.fail(key, "must be an absolute path, got \"" + value + "\"");
+  }
+  if (value.find('\0') != std::string::npos) {
+    reader.fail(key, "must not contain a NUL byte");
+  }
+  return value;
+}
+
+std::string socket_path(ConfigReader& reader, const std::string& key, const std::string& fallback) {
+  std::string value = absolute_path(reader, key, fallback);
+  if (value.size() > k_max_socket_path) {
+    reader.fail(key, "a unix socket path can be at most " + std::to_string(k_max_socket_path) +
+                         " bytes, this one is " + std::to_string(value.size()));
+  }
+  return value;
+}
+
+// The same rule as volume names: safe in paths, labels and messages.
+void check_identifier(ConfigReader& reader, const std::string& key, const std::string& value,
+                      const std::string& what) {
+  bool ok = !value.empty() && value.size() <= 64;
+  for (std::size_t i = 0; ok && i < value.size(); ++i) {
+    char c = value[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    ok = alnum || (i > 0 && (c == '_' || c == '.' || c == '-'));
+  }
+  if (!ok) {
+    reader.fail(key, what + " \"" + value +
+                         "\" is not allowed: use 1 to 64 letters, digits, '_', '.' and '-', starting with a "
+                         "letter or digit");
+  }
+}
+
+std::string known_types() {
+  std::string out;
+  for (const auto& d : backend_registry()) {
+    out += (out.empty() ? "" : ", ") + std::string(d.type);
+  }
+  return out;
+}
+
+void read_deadlines(ConfigReader reader, Deadlines& d) {
+  d.create = reader.duration("create", d.create, k_min_deadline, k_max_long_deadline);
+  d.mount = reader.duration("mount", d.mount, k_min_deadline, k_max_long_deadline);
+  d.remove = reader.duration("remove", d.remove, k_min_deadline, k_max_short_deadline);
+  d.unmount = reader.duration("unmount", d.unmount, k_min_deadline, k_max_short_deadline);
+  d.volume_lock = reader.duration("volume_lock", d.volume_lock, 0ms, k_max_short_deadline);
+  reader.finish();
+}
+
+// An absent, empty (`backends:`) or `{}` section gives no entries, and the
+// caller keeps the built-in default, so that a config whose backends are
+// all commented out still serves volumes.
+std::vector<BackendConfig> read_backends(ConfigReader& top, YAML::Node root) {
+  ConfigReader section = top.child("backends");
+  std::vector<BackendConfig> out;
+  for (const auto& name : section.keys()) {
+    check_identifier(section, name, name, "backend name");
+    if (!section.has(name)) {
+      section.fail(name, "expected a mapping with at least a `type`");
+    }
+    ConfigReader entry = section.child(name);
+    std::string type = entry.required_string("type");
+    if (find_backend_type(type) == nullptr) {
+      entry.fail("type", "unknown backend type \"" + type + "\" (available: " + known_types() + ")");
+    }
+    BackendConfig bc;
+    bc.name = name;
+    bc.type = type;
+    out.push_back(std::move(bc));
+  }
+  // Before anything is changed below: a repeated name is reported here.
+  section.finish();
+  for (auto& bc : out) {
+    // Handed to the factory without `type` (read above), so that its
+    // finish() sees only its own keys. Removing from the loaded document
+    // keeps every node's line for the factory's messages.
+    bc.section = root["backends"][bc.name];
+    bc.section.remove("type");
+  }
+  return out;
+}
+
+}  // namespace
+
+Config default_config() {
+  Config config;
+  config.host_id = hostname();
+  BackendConfig local;
+  local.name = "local";
+  local.type = "local";
+  local.section = YAML::Node(YAML::NodeType::Map);
+  config.backends.push_back(std::move(local));
+  return config;
+}
+
+Config parse_config(const std::string& text, const std::string& file_name) {
+  std::string file = file_name.empty() ? std::string("config") : file_name;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp's what() repeats the position; its msg does not.
+    std::string where = e.mark.line >= 0 ? file + ":" + std::to_string(e.mark.line + 1) : file;
+    throw invalid_argument(where + ": YAML syntax error: " + e.msg);
+  }
+
+  Config config = default_config();
+  config.file = file_name;
+  ConfigReader top(root, file, "");
+
+  config.socket_path = socket_path(top, "socket", config.socket_path);
+  config.state_dir = absolute_path(top, "state_dir", config.state_dir);
+  config.mount_root = absolute_path(top, "mount_root", config.mount_root);
+  config.admin_socket_path = socket_path(top, "admin_socket", config.admin_socket_path);
+  config.log_level = top.choice("log_level", config.log_level, {"trace", "debug", "info", "warn", "error"});
+  if (auto host = top.string("host_id")) {
+    check_identifier(top, "host_id", *host, "host_id");
+    config.host_id = *host;
+  }
+  config.refresh_interval = top.duration("refresh_interval", config.refresh_interval, 1s, 24h);
+  read_deadlines(top.child("deadlines"), config.deadlines);
+
+  auto backends = read_backends(top, root);
+  if (!backends.empty()) {
+    config.backends = std::move(backends);
+  }
+
+  auto default_backend = top.string("default_backend");
+  if (default_backend) {
+    config.default_backend = *default_backend;
+  } else if (config.backends.size() == 1) {
+    config.default_backend = config.backends.front().name;
+  }
+  bool found = false;
+  std::string names;
+  for (const auto& bc : config.backends) {
+    found = found || bc.name == config.default_backend;
+    names += (names.empty() ? "" : ", ") + bc.name;
+  }
+  if (!found) {
+    if (default_backend) {
+      top.fail("default_backend", "\"" + *default_backend + "\" is not a configured backend (configured: " +
+                                      names + ")");
+    }
+    top.fail("default_backend", "is required when several backends are configured and none is named "
+                                "\"local\" (configured: " + names + ")");
+  }
+
+  top.finish();
+  return config;
+}
+
+Config load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    throw from_errno("config file " + path, errno);
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    throw from_errno("config file " + path, errno);
+  }
+  return parse_config(text.str(), path);
+}
+
+}  // namespace holdfast

@@ -28,7 +28,9 @@ struct Deadlines {
 };
 
 // One entry under `backends:`; its section is kept as YAML and handed to the
-// backend's factory (which validates its own keys).
+// backend's factory (which validates its own keys). `section` no longer
+// contains `type` (read here), so the factory's ConfigReader::finish() sees
+// only the backend's own keys; its nodes keep their line numbers.
 struct BackendConfig {
   std::string name;  // instance name, the key under `backends:`
   std::string type;  // registry type
@@ -43,6 +45,8 @@ struct Config {
   std::string admin_socket_path = "/run/holdfast/admin.sock";
   std::string log_level = "info";
   std::string host_id;  // default: the hostname
+  // Absent in the file: "local" when such a backend is configured (always
+  // true without `backends:`), else the only configured backend.
   std::string default_backend = "local";
   Deadlines deadlines;
   // Period of the background refresh (shared backends' discovery, capacity).
@@ -52,7 +56,10 @@ struct Config {
 
 // Reads and validates `path`. Unknown keys and bad values throw
 // invalid_argument with "<file>:<line>: <key>: <reason>". Backend sections
-// are checked for their `type` here and fully by `build_backends`.
+// are checked for their `type` here and fully by `build_backends`. An
+// unreadable file throws (a missing one: not_found), so the daemon can tell
+// "no file" (zero-config: default_config()) from a broken one. An empty
+// file, or one whose keys are all commented out, gives the defaults.
 Config load_config(const std::string& path);
 // Same, from text (for tests and --check-config on stdin).
 Config parse_config(const std::string& text, const std::string& file_name);

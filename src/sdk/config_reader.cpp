@@ -14,6 +14,20 @@ ConfigReader::ConfigReader(YAML::Node node, std::string file, std::string path)
   }
 }
 
+namespace {
+
+// YAML allows any node as a key; config keys must be plain scalars (a
+// `? [a, b]: 1` key used to escape as YAML::TypedBadConversion).
+// `location` is "<file>:<line>: <path>" for the message.
+std::string key_text(const YAML::Node& key, const std::string& location) {
+  if (!key.IsScalar()) {
+    throw invalid_argument(location + ": keys must be plain strings");
+  }
+  return key.Scalar();
+}
+
+}  // namespace
+
 std::string ConfigReader::where(const YAML::Node& node) const {
   std::string prefix = m_file.empty() ? "config" : m_file;
   if (node && node.Mark().line >= 0) {
@@ -36,12 +50,18 @@ void ConfigReader::fail(const std::string& key, const std::string& message) cons
 
 YAML::Node ConfigReader::lookup(const std::string& key) {
   m_seen.insert(key);
+  // "Absent" must be an *undefined* node: a default-constructed YAML::Node
+  // is a defined null and tests true, which made every getter on an absent
+  // key of an absent section throw "expected a string".
+  YAML::Node absent(YAML::NodeType::Undefined);
   if (!m_node || !m_node.IsMap()) {
-    return YAML::Node();
+    return absent;
   }
-  YAML::Node value = m_node[key];
-  if (value && value.IsNull()) {
-    return YAML::Node();  // "key:" with no value reads as absent
+  // The const operator[] never inserts into the caller's document.
+  const YAML::Node& map = m_node;
+  YAML::Node value = map[key];
+  if (!value || value.IsNull()) {
+    return absent;  // "key:" with no value reads as absent
   }
   return value;
 }
@@ -54,7 +74,7 @@ std::vector<std::string> ConfigReader::keys() const {
   std::vector<std::string> out;
   if (m_node && m_node.IsMap()) {
     for (const auto& kv : m_node) {
-      out.push_back(kv.first.as<std::string>());
+      out.push_back(key_text(kv.first, where(kv.first) + (m_path.empty() ? "top level" : m_path)));
     }
   }
   return out;
@@ -108,10 +128,14 @@ bool ConfigReader::boolean(const std::string& key, bool fallback) {
   if (!text) {
     return fallback;
   }
-  if (*text == "true" || *text == "yes" || *text == "on") {
+  std::string lower;
+  for (char c : *text) {
+    lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  if (lower == "true" || lower == "yes" || lower == "on") {
     return true;
   }
-  if (*text == "false" || *text == "no" || *text == "off") {
+  if (lower == "false" || lower == "no" || lower == "off") {
     return false;
   }
   fail(key, "expected true or false, got \"" + *text + "\"");
@@ -127,7 +151,9 @@ std::chrono::milliseconds ConfigReader::duration(const std::string& key, std::ch
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   std::string unit(end, static_cast<const char*>(text->data() + text->size()));
   long long ms = 0;
-  if (ec != std::errc() || value < 0) {
+  // The bound keeps value * 60'000 far from overflow; no duration in a
+  // config is anywhere near a year.
+  if (ec != std::errc() || value < 0 || value > 1'000'000'000LL) {
     fail(key, "expected a duration such as 30s, 1500ms or 2m, got \"" + *text + "\"");
   }
   if (unit.empty() || unit == "s") {
@@ -210,14 +236,20 @@ void ConfigReader::finish() const {
   if (!m_node || !m_node.IsMap()) {
     return;
   }
+  std::set<std::string> present;
   for (const auto& kv : m_node) {
-    auto key = kv.first.as<std::string>();
+    std::string name = m_path.empty() ? "top level" : m_path;
+    auto key = key_text(kv.first, where(kv.first) + name);
+    // yaml-cpp keeps both copies of a repeated key and lookups see only the
+    // first, so a repeated key would silently ignore the later value.
+    if (!present.insert(key).second) {
+      throw invalid_argument(where(kv.first) + name + ": key \"" + key + "\" is repeated");
+    }
     if (m_seen.count(key) == 0) {
       std::string accepted;
       for (const auto& s : m_seen) {
         accepted += (accepted.empty() ? "" : ", ") + s;
       }
-      std::string name = m_path.empty() ? "top level" : m_path;
       throw invalid_argument(where(kv.first) + name + ": unknown key \"" + key + "\"" +
                              (accepted.empty() ? "" : " (accepted: " + accepted + ")"));
     }

@@ -1,6 +1,7 @@
 #include <holdfast/host.hpp>
 
-#include <sstream>
+#include <string>
+#include <vector>
 
 namespace holdfast {
 
@@ -38,21 +39,33 @@ bool parse_int(const std::string& s, int& value) {
 }
 
 bool parse_line(const std::string& line, MountEntry& e) {
-  std::istringstream in(line);
+  // Fields are separated by exactly one space (the kernel escapes spaces
+  // inside fields). Splitting on runs of whitespace would lose an empty
+  // field, such as the source of `mount -t tmpfs "" /x`, and shift the rest.
   std::vector<std::string> fields;
-  std::string f;
-  while (in >> f) {
-    fields.push_back(f);
+  std::size_t start = 0;
+  while (true) {
+    auto space = line.find(' ', start);
+    fields.push_back(line.substr(start, space == std::string::npos ? std::string::npos : space - start));
+    if (space == std::string::npos) {
+      break;
+    }
+    start = space + 1;
+  }
+  for (std::size_t i = 0; i < 6 && i < fields.size(); ++i) {
+    if (fields[i].empty()) {
+      return false;
+    }
   }
   // 0:id 1:parent 2:maj:min 3:root 4:mount point 5:options [optional...] "-" fstype source super
-  if (fields.size() < 10) {
+  if (fields.size() < 9 || fields[4].front() != '/') {
     return false;
   }
   std::size_t sep = 6;
   while (sep < fields.size() && fields[sep] != "-") {
     ++sep;
   }
-  if (sep + 2 >= fields.size()) {
+  if (sep + 2 >= fields.size() || fields[sep + 1].empty()) {
     return false;
   }
   int major = 0;

@@ -11,7 +11,9 @@
 // volume manager never writes one name from two threads at once.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <holdfast/volume.hpp>
@@ -31,6 +33,11 @@ class StateStore {
   explicit StateStore(std::string state_dir);
   virtual ~StateStore() = default;
 
+  // Reads every <name>.json. Leftover temp files of interrupted writes are
+  // deleted; a file that does not parse, or whose record names another
+  // volume, is renamed <name>.json.corrupt-<unix time> and listed in
+  // `unreadable` (its path before the rename); *.corrupt-* files and other
+  // names are ignored. Throws only when the directory cannot be read.
   virtual LoadResult load();
   // Durably replaces the record for record.name. Throws holdfast::Error
   // (ENOSPC, EROFS... classified) and leaves the previous file intact.
@@ -43,6 +50,13 @@ class StateStore {
  private:
   std::string m_dir;
 };
+
+// Longest accepted mount ID (Docker sends 64 hex characters).
+inline constexpr std::size_t k_max_mount_id = 256;
+
+// Throws invalid_argument unless `id` is 1..k_max_mount_id printable ASCII
+// characters without spaces. Used at the door (Mount/Unmount) and on load.
+void validate_mount_id(std::string_view id);
 
 // The on-disk JSON form of a record (also used by the fuzz target and tests).
 // from_json throws invalid_argument on anything malformed.

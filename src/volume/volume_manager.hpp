@@ -14,7 +14,33 @@
 //
 // Durability: a reply only reports success after the new state is on disk
 // (StateStore writes atomically). Start-up reloads state and reconciles it
-// with the mount table (see reconcile()).
+// with the mount table (see start()).
+//
+// Decisions beyond docs/architecture.md:
+//  - A failed (or overrun) detach at the last Unmount still drops the mount
+//    ID, but the record keeps its mountpoint ("maybe still attached there").
+//    Get/Path show a mountpoint only while the count is non-zero. The next
+//    Mount re-uses the attachment (attach is idempotent), Remove detaches it
+//    before deprovisioning, and start() detaches it.
+//  - Late outcomes of abandoned backend calls: a late attach is detached; a
+//    late detach clears the kept mountpoint; a late deprovision forgets the
+//    volume; a late provision is NOT recorded (a retried Create adopts it:
+//    provision is idempotent, and undoing it could delete a shared volume
+//    another host created). The volume's operation lock is held until the
+//    late outcome has been dealt with.
+//  - If saving the record fails after provision, the volume is deprovisioned
+//    again, unless provision adopted a volume created by another host.
+//  - Volumes discovered on shared storage are kept in memory only (the
+//    storage is the source of truth); the first Mount on this host persists
+//    the record so that its counts survive a restart. refresh() drops names
+//    that vanished from the storage unless they are mounted here or an
+//    operation on them is running; a persisted one also loses its file.
+//  - Volumes whose backend instance is not configured any more are loaded
+//    and listed; every operation on them fails with `unavailable`.
+//  - Backend calls run on a thread each (see backend_call.hpp); the
+//    destructor waits for abandoned calls to finish.
+//  - Only reconcile findings and compensations are logged here; the
+//    protocol layer logs one line per call.
 #pragma once
 
 #include <cstdint>
@@ -46,11 +72,14 @@ struct VolumeInfo {
 // What reconcile() found and did at start-up.
 struct ReconcileReport {
   std::size_t volumes_loaded = 0;
-  std::size_t mounts_kept = 0;        // attached volumes whose counts were kept
-  std::size_t mounts_dropped = 0;     // counts dropped because the attachment vanished
-  std::size_t leaks_detached = 0;     // attached with no count: detached
+  std::size_t mounts_kept = 0;        // volumes still attached whose counts were kept
+  std::size_t mounts_dropped = 0;     // volumes whose counts were dropped: attachment vanished
+  std::size_t leaks_detached = 0;     // volumes attached with no count: detached
   std::vector<std::string> unknown_mounts;  // under the mount root, not ours: reported only
   std::vector<std::string> unreadable_state;  // state files that could not be parsed (kept aside)
+  // Volumes whose backend instance is no longer in the config: loaded and
+  // listed, but every operation on them fails until the instance is back.
+  std::vector<std::string> missing_backend;
 };
 
 class VolumeManager {
@@ -60,8 +89,11 @@ class VolumeManager {
   VolumeManager(const VolumeManager&) = delete;
   VolumeManager& operator=(const VolumeManager&) = delete;
 
-  // Loads saved state and reconciles it with the mount table. Call once
-  // before serving.
+  // Loads saved state and reconciles it with the mount table (read once):
+  // counts of attached volumes are kept, counts whose attachment vanished are
+  // dropped, attachments with no count (under <mount_root>/<name> or a kept
+  // mountpoint) are detached, and mounts under the mount root that no volume
+  // owns are reported. One log line per finding. Call once before serving.
   ReconcileReport start();
 
   // Docker's calls. Each throws holdfast::Error whose message starts with the
@@ -80,9 +112,17 @@ class VolumeManager {
   std::optional<VolumeRecord> record(const std::string& name) const;
   std::vector<VolumeRecord> records() const;
 
-  // Refreshes shared backends' catalogues (discover) and caches; run by the
-  // maintenance thread.
+  // Calls every backend's refresh() and merges shared backends' discover()
+  // into the catalogue, each within `refresh_interval`; a backend whose
+  // previous refresh overran is skipped until it ends. Never throws for a
+  // backend failure (logged). Run by the maintenance thread.
   void refresh();
+
+  // Backend calls still running on worker threads, including calls
+  // abandoned after their deadline. The destructor waits for all of them;
+  // a daemon that must exit promptly checks this first and _Exit()s
+  // instead of destroying the manager while a backend hangs.
+  std::size_t background_calls() const;
 
  private:
   class Impl;

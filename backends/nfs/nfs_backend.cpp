@@ -1,0 +1,901 @@
+#include "nfs_backend.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <holdfast/error.hpp>
+
+#include "nfs_options.hpp"
+
+namespace holdfast::nfs {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr const char* k_mount_helper = "mount.nfs";
+// Entries of one directory read at once while purging a tree.
+constexpr std::size_t k_purge_list_limit = 1'000'000;
+// Records are written 0644: readable by every host's holdfast, even when a
+// squashed root reads them as the anonymous user.
+constexpr unsigned k_record_mode = 0644;
+constexpr unsigned k_admin_dir_mode = 0755;
+
+std::optional<std::uint32_t> parse_id(const std::string& value) {
+  if (value.empty() || value.size() > 10 ||
+      !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  unsigned long long n = std::stoull(value);
+  if (n > 4'294'967'294ULL) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(n);
+}
+
+std::optional<unsigned> parse_mode(const std::string& value) {
+  if (value.empty() || value.size() > 5 ||
+      !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '7'; })) {
+    return std::nullopt;
+  }
+  unsigned n = static_cast<unsigned>(std::stoul(value, nullptr, 8));
+  if (n > 07777) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+std::string join_path(const std::string& dir, const std::string& absolute) {
+  if (dir == "/") {
+    return absolute;
+  }
+  if (absolute == "/") {
+    return dir;
+  }
+  return dir + absolute;
+}
+
+bool has_code(const NfsError& e, int code) { return e.code() == code; }
+
+std::string options_text(const Options& options) {
+  if (options.empty()) {
+    return "{}";
+  }
+  std::string out;
+  for (const auto& [k, v] : options) {
+    out += (out.empty() ? "" : ", ") + k + "=" + v;
+  }
+  return "{" + out + "}";
+}
+
+// Turns a refusal by a root-squashing server into an error that says so and
+// names the fixes; other errors pass unchanged.
+[[noreturn]] void rethrow_with_squash_hint(const NfsError& e, const std::string& export_path,
+                                           const std::string& base_path) {
+  if (e.code() == EACCES || e.code() == EPERM) {
+    throw permission_denied(fmt::format(
+        "{}. The server probably squashes root (root_squash maps root to an anonymous user): "
+        "export {} to this host with no_root_squash, or set anonuid/anongid on the export, make "
+        "{} owned by that user on the server, and create volumes with -o uid=<anonuid> "
+        "-o gid=<anongid>",
+        e.what(), export_path, base_path));
+  }
+  throw e;
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(units)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", value, units[unit]);
+}
+
+}  // namespace
+
+NfsBackend::NfsBackend(NfsConfig config, const BackendEnv& env)
+    : m_config(std::move(config)),
+      m_layout{m_config.base_path},
+      m_instance(env.instance_name),
+      m_host_id(env.host_id),
+      m_runner(env.runner),
+      m_mounter(env.mounter) {
+  m_probe = [this](const std::string& volume_path, Deadline deadline) { default_probe(volume_path, deadline); };
+}
+
+std::vector<OptionSpec> NfsBackend::accepted_options() const {
+  std::vector<OptionSpec> out = {
+      {"uid", "owner of the volume's directory (numeric user id)"},
+      {"gid", "group of the volume's directory (numeric group id)"},
+      {"mode", "permissions of the volume's directory, octal (e.g. 0750)"},
+  };
+  for (auto& spec : mount_option_specs()) {
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+void NfsBackend::validate(const Options& options) const {
+  for (const auto& [name, value] : options) {
+    if (name == "uid" || name == "gid") {
+      if (!parse_id(value)) {
+        throw invalid_argument(fmt::format("option {} must be a numeric id from 0 to 4294967294, not \"{}\"", name,
+                                           redact(value.substr(0, 32))));
+      }
+    } else if (name == "mode") {
+      if (!parse_mode(value)) {
+        throw invalid_argument(fmt::format("option mode must be an octal file mode such as 0750, not \"{}\"",
+                                           redact(value.substr(0, 32))));
+      }
+    } else if (is_mount_option(name)) {
+      (void)validate_mount_option(name, value);
+      if (k_privileged_options.count(name) != 0 && m_config.allow_options.count(name) == 0) {
+        throw invalid_argument(fmt::format(
+            "option {} weakens the host (volumes are mounted no{}); an operator can allow it with "
+            "allow_options: [{}] in the config of backend \"{}\"",
+            name, name, name, m_instance));
+      }
+    } else {
+      throw invalid_argument(fmt::format("unknown option \"{}\" for an nfs volume", redact(name.substr(0, 64))));
+    }
+  }
+  if (options.count("hard") != 0 && options.count("soft") != 0) {
+    throw invalid_argument("options hard and soft exclude each other");
+  }
+  if (options.count("noatime") != 0 && options.count("relatime") != 0) {
+    throw invalid_argument("options noatime and relatime exclude each other");
+  }
+  if (m_config.provision_version == 4 && (options.count("uid") != 0 || options.count("gid") != 0)) {
+    throw invalid_argument(fmt::format(
+        "options uid and gid need provision_version: 3 in backend \"{}\" (libnfs cannot change "
+        "ownership over NFSv4)",
+        m_instance));
+  }
+}
+
+NfsTarget NfsBackend::target() const {
+  NfsTarget t;
+  t.server = m_config.server;
+  t.export_path = m_config.export_path;
+  t.version = m_config.provision_version;
+  t.nfs_port = m_config.port;
+  t.mount_port = m_config.mount_port;
+  return t;
+}
+
+NfsBackend::Ownership NfsBackend::ownership(const Options& options) const {
+  Ownership out;
+  out.uid = m_config.default_uid;
+  out.gid = m_config.default_gid;
+  out.mode = m_config.default_mode;
+  if (auto it = options.find("uid"); it != options.end()) {
+    out.uid = parse_id(it->second);
+  }
+  if (auto it = options.find("gid"); it != options.end()) {
+    out.gid = parse_id(it->second);
+  }
+  if (auto it = options.find("mode"); it != options.end()) {
+    out.mode = parse_mode(it->second).value_or(m_config.default_mode);
+  }
+  return out;
+}
+
+std::string NfsBackend::mount_source(const std::string& name) const {
+  return m_config.server + ":" + join_path(m_config.export_path, m_layout.volume_dir(name));
+}
+
+std::string NfsBackend::mount_options(const Options& options) const {
+  MountOptionInputs inputs;
+  inputs.version = m_config.nfs_version;
+  inputs.defaults = m_config.mount_options;
+  inputs.volume = options;
+  inputs.port = m_config.port;
+  inputs.mount_port = m_config.mount_port;
+  inputs.allowed = m_config.allow_options;
+  return build_mount_options(inputs);
+}
+
+std::string NfsBackend::unique_suffix() const {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return fmt::format("{}.{}.{:016x}", file_name_safe(m_host_id), ::getpid(), generator());
+}
+
+// --- on-export layout -------------------------------------------------------
+
+void NfsBackend::ensure_layout(NfsContext& nfs, Deadline deadline) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_layout_ready) {
+      return;
+    }
+  }
+  std::vector<std::string> dirs;
+  // Every component of base_path, then holdfast's own directories.
+  for (std::size_t pos = 1; pos <= m_layout.base.size() && m_layout.base != "/"; ++pos) {
+    pos = m_layout.base.find('/', pos);
+    dirs.push_back(m_layout.base.substr(0, pos));
+    if (pos == std::string::npos) {
+      break;
+    }
+  }
+  for (const auto& dir : {m_layout.admin_dir(), m_layout.records_dir(), m_layout.staging_dir(), m_layout.trash_dir()}) {
+    dirs.push_back(dir);
+  }
+  for (const auto& dir : dirs) {
+    try {
+      nfs.mkdir(dir, k_admin_dir_mode, deadline);
+    } catch (const NfsError& e) {
+      if (!has_code(e, EEXIST)) {
+        rethrow_with_squash_hint(e, m_config.export_path, join_path(m_config.export_path, m_layout.base));
+      }
+    }
+  }
+  std::lock_guard lock(m_mutex);
+  m_layout_ready = true;
+}
+
+std::optional<VolumeMetadata> NfsBackend::read_record(NfsContext& nfs, const std::string& name,
+                                                      Deadline deadline) const {
+  std::string text;
+  try {
+    text = nfs.read_file(m_layout.record_path(name), k_max_metadata_bytes, deadline);
+  } catch (const NfsError& e) {
+    if (has_code(e, ENOENT)) {
+      return std::nullopt;
+    }
+    throw;
+  }
+  try {
+    return parse_metadata(text, name);
+  } catch (const Error& e) {
+    throw internal_error(fmt::format("the record {} on {} is unreadable ({}); move it away on the server to reuse the name",
+                                     m_layout.record_path(name), m_config.server, e.what()));
+  }
+}
+
+void NfsBackend::adopt(VolumeRecord& record, const VolumeMetadata& existing) const {
+  // Create with no options on an existing volume is a success (implicit
+  // creation, swarm nodes after the first); any other difference conflicts.
+  if (!record.options.empty() && record.options != existing.options) {
+    throw conflict(fmt::format("it already exists on nfs server {} (created by {} at {}) with options {}, not {}",
+                               m_config.server, existing.created_by, format_rfc3339(existing.created_at),
+                               options_text(existing.options), options_text(record.options)));
+  }
+  record.options = existing.options;
+  record.created_at = existing.created_at;
+  record.created_by = existing.created_by;
+}
+
+void NfsBackend::ensure_volume_dir(NfsContext& nfs, const std::string& name, const Options& options,
+                                   Deadline deadline, std::chrono::milliseconds wait_for_creator) {
+  const std::string path = m_layout.volume_dir(name);
+  // A volume another host is creating right now has its record before its
+  // directory: give that host a moment to place it rather than racing it
+  // (a rename onto its still-empty directory would replace it).
+  Deadline patience = deadline.capped(wait_for_creator);
+  for (;;) {
+    try {
+      NfsStat st = nfs.lstat(path, deadline);
+      if (!st.is_dir()) {
+        throw conflict(fmt::format("{} on nfs server {} exists and is not a directory",
+                                   join_path(m_config.export_path, path), m_config.server));
+      }
+      return;  // placed by us earlier, by another host, or adopted
+    } catch (const NfsError& e) {
+      if (!has_code(e, ENOENT)) {
+        throw;
+      }
+    }
+    if (patience.expired()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::min(patience.remaining(), std::chrono::milliseconds(50)));
+  }
+
+  // Prepared under a temporary name with its final owner and mode, then
+  // renamed into place: no host ever mounts a half-prepared directory.
+  Ownership own = ownership(options);
+  const std::string staging = m_layout.staging_dir() + "/" + name + "." + unique_suffix() + ".dir";
+  try {
+    // NFSv4 provisioning cannot chmod a directory (libnfs 4.0), so it is
+    // created with its final mode (no umask is applied); NFSv3 creates it
+    // private and opens it up after the chown.
+    nfs.mkdir(staging, m_config.provision_version == 4 ? own.mode : 0700, deadline);
+  } catch (const NfsError& e) {
+    rethrow_with_squash_hint(e, m_config.export_path, join_path(m_config.export_path, m_layout.base));
+  }
+  try {
+    if (m_config.provision_version == 3) {
+      if (own.uid || own.gid) {
+        NfsStat st = nfs.lstat(staging, deadline);
+        std::uint32_t uid = own.uid.value_or(static_cast<std::uint32_t>(st.uid));
+        std::uint32_t gid = own.gid.value_or(static_cast<std::uint32_t>(st.gid));
+        // Skipping a chown that changes nothing is what makes anonuid
+        // exports (root_squash) work with matching uid/gid options.
+        if (st.uid != uid || st.gid != gid) {
+          try {
+            nfs.lchown(staging, uid, gid, deadline);
+          } catch (const NfsError& e) {
+            rethrow_with_squash_hint(e, m_config.export_path, join_path(m_config.export_path, m_layout.base));
+          }
+        }
+      }
+      nfs.lchmod(staging, own.mode, deadline);
+    }
+    nfs.rename(staging, path, deadline);
+  } catch (const Error& e) {
+    // Best effort: the staging directory is empty; it stays behind only
+    // when the connection is gone (it is tiny and harmless).
+    if (nfs.usable()) {
+      try {
+        nfs.rmdir(staging, deadline);
+      } catch (const NfsError& cleanup) {
+        spdlog::warn("nfs {}: cannot remove staging directory {}: {}", m_instance, staging, cleanup.what());
+      }
+    }
+    // Another host placed the directory between our lstat and rename.
+    const auto* failure = dynamic_cast<const NfsError*>(&e);
+    if (failure != nullptr && (has_code(*failure, EEXIST) || has_code(*failure, ENOTEMPTY)) && nfs.usable()) {
+      if (nfs.lstat(path, deadline).is_dir()) {
+        return;
+      }
+    }
+    throw;
+  }
+}
+
+// --- Create / Remove --------------------------------------------------------
+
+std::chrono::milliseconds NfsBackend::creator_grace(const VolumeMetadata& existing) const {
+  // Only a record made moments ago by another host may still be missing
+  // its directory because that host is placing it; an old record without a
+  // directory is repaired at once.
+  auto age = std::chrono::system_clock::now() - existing.created_at;
+  bool fresh = age < std::chrono::seconds(60) && age > -std::chrono::seconds(60);
+  return existing.created_by != m_host_id && fresh ? std::chrono::milliseconds(2000) : std::chrono::milliseconds(0);
+}
+
+void NfsBackend::provision(VolumeRecord& record, Deadline deadline) {
+  Deadline d = deadline.capped(m_config.provision_timeout);
+  NfsContext nfs(target(), d);
+  ensure_layout(nfs, d);
+
+  if (auto existing = read_record(nfs, record.name, d)) {
+    adopt(record, *existing);
+    ensure_volume_dir(nfs, record.name, record.options, d, creator_grace(*existing));
+    return;
+  }
+
+  // No record. A directory without one is not a volume holdfast knows: left
+  // by on_remove=retain, or made by hand.
+  std::optional<NfsStat> present;
+  try {
+    present = nfs.lstat(m_layout.volume_dir(record.name), d);
+  } catch (const NfsError& e) {
+    if (!has_code(e, ENOENT)) {
+      throw;
+    }
+  }
+  if (present) {
+    // Another host may have created the volume since we looked: it links
+    // the record before it places the directory, so a directory we see
+    // now comes with a record we can read now.
+    if (auto existing = read_record(nfs, record.name, d)) {
+      adopt(record, *existing);
+      ensure_volume_dir(nfs, record.name, record.options, d, creator_grace(*existing));
+      return;
+    }
+  }
+  const std::string server_path = join_path(m_config.export_path, m_layout.volume_dir(record.name));
+  if (present && !present->is_dir()) {
+    throw conflict(fmt::format("{} on nfs server {} exists and is not a directory", server_path, m_config.server));
+  }
+  if (present && !m_config.adopt_existing) {
+    throw conflict(fmt::format(
+        "{} already exists on nfs server {} but no holdfast volume owns it (left by on_remove: retain, "
+        "or made by hand): move it away on the server, or set adopt_existing: true in backend \"{}\" "
+        "to use it as is",
+        server_path, m_config.server, m_instance));
+  }
+
+  // The claim: a complete record, written under a unique name and
+  // hard-linked into place. LINK is atomic on the server: of two hosts
+  // racing, exactly one succeeds; the other gets EEXIST and compares.
+  VolumeMetadata mine{record.name, record.options, std::chrono::time_point_cast<std::chrono::seconds>(
+                                                       std::chrono::system_clock::now()),
+                      m_host_id};
+  const std::string temp = m_layout.staging_dir() + "/" + record.name + "." + unique_suffix() + ".json";
+  try {
+    nfs.write_new_file(temp, k_record_mode, serialize_metadata(mine), d);
+  } catch (const NfsError& e) {
+    if (has_code(e, ENOENT)) {
+      // Someone removed .holdfast since we checked: rebuild it next time.
+      std::lock_guard lock(m_mutex);
+      m_layout_ready = false;
+    }
+    rethrow_with_squash_hint(e, m_config.export_path, join_path(m_config.export_path, m_layout.base));
+  }
+  bool won = true;
+  try {
+    nfs.link(temp, m_layout.record_path(record.name), d);
+  } catch (const NfsError& e) {
+    if (!has_code(e, EEXIST)) {
+      throw;
+    }
+    won = false;
+  }
+  try {
+    nfs.unlink(temp, d);
+  } catch (const NfsError& e) {
+    spdlog::warn("nfs {}: cannot remove temporary record {}: {}", m_instance, temp, e.what());
+  }
+  if (!won) {
+    auto existing = read_record(nfs, record.name, d);
+    if (!existing) {
+      throw conflict("another host created and removed it while this Create ran; try again");
+    }
+    adopt(record, *existing);
+    ensure_volume_dir(nfs, record.name, record.options, d, creator_grace(*existing));
+    return;
+  }
+  try {
+    ensure_volume_dir(nfs, record.name, record.options, d, std::chrono::milliseconds(0));
+  } catch (const Error& e) {
+    // This Create failed: withdraw the claim, so that no host lists a
+    // volume whose creation was reported as failed.
+    if (nfs.usable()) {
+      try {
+        nfs.unlink(m_layout.record_path(record.name), d);
+      } catch (const NfsError& cleanup) {
+        spdlog::warn("nfs {}: cannot withdraw the record of a failed create {}: {}", m_instance,
+                     m_layout.record_path(record.name), cleanup.what());
+      }
+    }
+    throw;
+  }
+  record.created_at = mine.created_at;
+  record.created_by = mine.created_by;
+}
+
+void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
+  if (!record.mountpoint.empty() && m_mounter.is_mounted(record.mountpoint)) {
+    throw busy(fmt::format("it is still mounted on this host at {}", record.mountpoint));
+  }
+  Deadline d = deadline.capped(m_config.provision_timeout);
+  NfsContext nfs(target(), d);
+  const std::string dir = m_layout.volume_dir(record.name);
+  const std::string meta = m_layout.record_path(record.name);
+  const std::string stamp = compact_timestamp(std::chrono::system_clock::now());
+
+  auto ignore_missing = [](const std::function<void()>& step) {
+    try {
+      step();
+    } catch (const NfsError& e) {
+      if (!has_code(e, ENOENT)) {
+        throw;
+      }
+    }
+  };
+  auto ensure_trash = [&] {
+    try {
+      nfs.mkdir(m_layout.trash_dir(), k_admin_dir_mode, d);
+    } catch (const NfsError& e) {
+      if (!has_code(e, EEXIST)) {
+        rethrow_with_squash_hint(e, m_config.export_path, join_path(m_config.export_path, m_layout.base));
+      }
+    }
+  };
+
+  // The data goes first and the record last: if this is interrupted, the
+  // volume still exists (without data) and Remove can be repeated.
+  switch (m_config.on_remove) {
+    case RemovePolicy::remove_data: {
+      ensure_trash();
+      // Renamed out of the way at once (the name is free again), deleted
+      // within part of the deadline; what is left is purged by refresh().
+      const std::string doomed = m_layout.trash_dir() + "/" + std::string(k_delete_prefix) + record.name + "@" +
+                                 stamp + "." + unique_suffix();
+      bool moved = true;
+      try {
+        nfs.rename(dir, doomed, d);
+      } catch (const NfsError& e) {
+        if (!has_code(e, ENOENT)) {
+          throw;
+        }
+        moved = false;
+      }
+      ignore_missing([&] { nfs.unlink(meta, d); });
+      if (moved) {
+        Deadline purge_deadline = d.capped(d.remaining() / 2);
+        bool done = false;
+        try {
+          done = purge_tree(nfs, doomed, purge_deadline, d);
+        } catch (const Error& e) {
+          spdlog::warn("nfs {}: deleting {} continues in the background: {}", m_instance, doomed, e.what());
+        }
+        if (!done) {
+          spdlog::info("nfs {}: {} not fully deleted yet; refresh will finish it", m_instance, doomed);
+        }
+      }
+      break;
+    }
+    case RemovePolicy::archive: {
+      ensure_trash();
+      std::string archived = m_layout.trash_dir() + "/" + record.name + "@" + stamp;
+      try {
+        nfs.rename(dir, archived, d);
+      } catch (const NfsError& e) {
+        if (has_code(e, ENOENT)) {
+          archived.clear();
+        } else if (has_code(e, EEXIST) || has_code(e, ENOTEMPTY)) {
+          archived += "." + unique_suffix();
+          nfs.rename(dir, archived, d);
+        } else {
+          throw;
+        }
+      }
+      if (!archived.empty()) {
+        ignore_missing([&] { nfs.rename(meta, archived + ".json", d); });
+      }
+      ignore_missing([&] { nfs.unlink(meta, d); });
+      break;
+    }
+    case RemovePolicy::retain:
+      ignore_missing([&] { nfs.unlink(meta, d); });
+      break;
+  }
+  std::lock_guard lock(m_mutex);
+  m_cache.erase(record.name);
+}
+
+bool NfsBackend::purge_tree(NfsContext& nfs, const std::string& root, Deadline budget, Deadline deadline) const {
+  // Depth first without recursion; entries are never followed through
+  // symbolic links: links, files, devices are unlinked as names. `budget`
+  // ends the work between two calls (the rest is left for later), while
+  // each call may use up to `deadline`, so running out of budget is never
+  // mistaken for a server that does not answer.
+  std::vector<std::string> stack{root};
+  while (!stack.empty()) {
+    if (budget.expired()) {
+      return false;
+    }
+    const std::string dir = stack.back();
+    std::vector<NfsDirEntry> entries;
+    try {
+      entries = nfs.list(dir, k_purge_list_limit, deadline);
+    } catch (const NfsError& e) {
+      if (has_code(e, ENOENT)) {
+        stack.pop_back();
+        continue;
+      }
+      throw;
+    }
+    bool descended = false;
+    for (const auto& entry : entries) {
+      const std::string child = dir + "/" + entry.name;
+      NfsStat st = entry.stat;
+      if (st.mode == 0) {  // no attributes from READDIRPLUS
+        try {
+          st = nfs.lstat(child, deadline);
+        } catch (const NfsError& e) {
+          if (has_code(e, ENOENT)) {
+            continue;
+          }
+          throw;
+        }
+      }
+      if (st.is_dir()) {
+        stack.push_back(child);
+        descended = true;
+        continue;
+      }
+      if (budget.expired()) {
+        return false;
+      }
+      try {
+        nfs.unlink(child, deadline);
+      } catch (const NfsError& e) {
+        if (!has_code(e, ENOENT)) {
+          throw;
+        }
+      }
+    }
+    if (!descended) {
+      try {
+        nfs.rmdir(dir, deadline);
+      } catch (const NfsError& e) {
+        if (has_code(e, ENOTEMPTY) || has_code(e, EEXIST)) {
+          continue;  // something appeared meanwhile: list again
+        }
+        if (!has_code(e, ENOENT)) {
+          throw;
+        }
+      }
+      stack.pop_back();
+    }
+  }
+  return true;
+}
+
+void NfsBackend::purge_trash(NfsContext& nfs, Deadline deadline) const {
+  std::vector<NfsDirEntry> entries;
+  try {
+    entries = nfs.list(m_layout.trash_dir(), k_purge_list_limit, deadline);
+  } catch (const NfsError& e) {
+    if (has_code(e, ENOENT)) {
+      return;
+    }
+    throw;
+  }
+  for (const auto& entry : entries) {
+    if (entry.name.rfind(k_delete_prefix, 0) != 0) {
+      continue;  // archived volumes stay
+    }
+    if (!purge_tree(nfs, m_layout.trash_dir() + "/" + entry.name, deadline, deadline)) {
+      return;
+    }
+  }
+}
+
+// --- Mount / Unmount --------------------------------------------------------
+
+void NfsBackend::default_probe(const std::string& volume_path, Deadline deadline) const {
+  NfsContext nfs(target(), deadline);
+  NfsStat st;
+  try {
+    st = nfs.lstat(volume_path, deadline);
+  } catch (const NfsError& e) {
+    if (has_code(e, ENOENT)) {
+      throw not_found(fmt::format("its directory {} does not exist on nfs server {} (removed by another host?)",
+                                  join_path(m_config.export_path, volume_path), m_config.server));
+    }
+    throw;
+  }
+  if (!st.is_dir()) {
+    throw conflict(fmt::format("{} on nfs server {} is not a directory", join_path(m_config.export_path, volume_path),
+                               m_config.server));
+  }
+}
+
+std::string NfsBackend::attach(VolumeRecord& record, const std::string& target, Deadline deadline) {
+  const std::string source = mount_source(record.name);
+  for (const auto& entry : m_mounter.mounts()) {
+    if (entry.mount_point == target) {
+      if (entry.source == source) {
+        return target;  // already attached (restart, retry)
+      }
+      throw conflict(fmt::format("{} is already a mount point (of {}, type {})", target, entry.source,
+                                 entry.fs_type));
+    }
+  }
+  const std::string options = mount_options(record.options);
+
+  // Fail fast, with a clear message, when the server does not answer: the
+  // kernel's own mount would wait for minutes.
+  m_probe(m_layout.volume_dir(record.name), deadline.capped(m_config.probe_timeout));
+
+  Deadline d = deadline.capped(m_config.mount_timeout);
+  const std::vector<std::string> argv = {k_mount_helper, source, target, "-o", options};
+  CommandResult result = m_runner.run(argv, d);
+  if (result.timed_out) {
+    // Killed mid-way: the kernel may still have completed the mount.
+    if (m_mounter.is_mounted(target)) {
+      m_mounter.unmount(target, UnmountMode::lazy, Deadline::after(m_config.unmount_timeout));
+    }
+    throw timeout(fmt::format("mount.nfs {} did not finish within {} ms (nfs server {} slow or unreachable)", source,
+                              m_config.mount_timeout.count(), m_config.server));
+  }
+  if (result.exit_code != 0) {
+    std::string text = redact(result.err.empty() ? result.out : result.err);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+      text.pop_back();
+    }
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    ErrorKind kind = ErrorKind::unavailable;
+    if (text.find("access denied") != std::string::npos || text.find("Permission denied") != std::string::npos ||
+        text.find("Operation not permitted") != std::string::npos) {
+      kind = ErrorKind::permission;
+    } else if (text.find("No such file or directory") != std::string::npos) {
+      kind = ErrorKind::not_found;
+    } else if (text.find("timed out") != std::string::npos) {
+      kind = ErrorKind::timeout;
+    } else if (text.find("nvalid argument") != std::string::npos || text.find("bad option") != std::string::npos) {
+      kind = ErrorKind::invalid_argument;
+    }
+    throw Error(kind, fmt::format("mount.nfs {} on {} (-o {}) failed with exit status {}: {}", source, target,
+                                  options, result.exit_code, text.empty() ? "no message" : text));
+  }
+  if (!m_mounter.is_mounted(target)) {
+    throw internal_error(fmt::format("mount.nfs reported success but {} is not in the mount table", target));
+  }
+  record.backend_data["source"] = source;
+  record.backend_data["mount_options"] = options;
+  return target;
+}
+
+void NfsBackend::detach(VolumeRecord& record, const std::string& mountpoint, Deadline deadline) {
+  (void)record;
+  if (mountpoint.empty() || !m_mounter.is_mounted(mountpoint)) {
+    return;
+  }
+  try {
+    m_mounter.unmount(mountpoint, UnmountMode::normal, deadline.capped(m_config.unmount_timeout));
+    return;
+  } catch (const Error& e) {
+    // A dead server (timeout, EIO) or a straggling user (EBUSY): detach the
+    // mount from the tree now, so Docker is never blocked; the kernel
+    // finishes (or abandons) the unmount in the background.
+    spdlog::warn("nfs {}: unmount of {} failed ({}); detaching it lazily", m_instance, mountpoint, e.what());
+  }
+  m_mounter.unmount(mountpoint, UnmountMode::lazy, deadline);
+}
+
+bool NfsBackend::is_attached(const VolumeRecord& record) {
+  if (record.mountpoint.empty()) {
+    return false;
+  }
+  // The mount table only: a stat() could hang on a dead server.
+  for (const auto& entry : m_mounter.mounts()) {
+    if (entry.mount_point == record.mountpoint && entry.fs_type.rfind("nfs", 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// --- Status, discovery, refresh ---------------------------------------------
+
+nlohmann::json NfsBackend::status(const VolumeRecord& record) const {
+  auto version = record.options.find("vers");
+  nlohmann::json out = {
+      {"backend", "nfs"},
+      {"server", m_config.server},
+      {"export", m_config.export_path},
+      {"path", join_path(m_config.export_path, m_layout.volume_dir(record.name))},
+      {"nfs_version", version != record.options.end() ? version->second : m_config.nfs_version},
+      {"on_remove", to_string(m_config.on_remove)},
+  };
+  if (!record.created_by.empty()) {
+    out["created_by"] = record.created_by;
+  }
+  std::lock_guard lock(m_mutex);
+  if (m_capacity.stat) {
+    out["capacity"] = format_bytes(m_capacity.stat->total_bytes);
+    out["available"] = format_bytes(m_capacity.stat->free_bytes);
+    out["capacity_bytes"] = m_capacity.stat->total_bytes;
+    out["available_bytes"] = m_capacity.stat->free_bytes;
+    out["capacity_checked_at"] = format_rfc3339(m_capacity.checked_at);
+  } else {
+    out["capacity"] = "unknown (not measured yet)";
+  }
+  if (!m_capacity.error.empty()) {
+    out["server_error"] = m_capacity.error;
+    out["server_error_at"] = format_rfc3339(m_capacity.error_at);
+  }
+  return out;
+}
+
+std::optional<std::vector<VolumeRecord>> NfsBackend::discover(Deadline deadline) {
+  Deadline d = deadline.capped(m_config.provision_timeout);
+  NfsContext nfs(target(), d);
+  std::vector<NfsDirEntry> entries;
+  try {
+    entries = nfs.list(m_layout.records_dir(), m_config.max_volumes + 64, d);
+  } catch (const NfsError& e) {
+    if (!has_code(e, ENOENT)) {
+      throw;
+    }
+    // Nothing provisioned on this export yet.
+  }
+
+  std::map<std::string, NfsStat> listed;
+  for (const auto& entry : entries) {
+    std::string name = ExportLayout::name_of_record(entry.name);
+    if (!name.empty()) {
+      listed[name] = entry.stat;
+    }
+  }
+  if (listed.size() > m_config.max_volumes) {
+    throw internal_error(fmt::format("{} holds {} volume records, more than max_volumes ({})",
+                                     m_layout.records_dir(), listed.size(), m_config.max_volumes));
+  }
+
+  // Records are immutable once linked into place: re-read one only when its
+  // size or modification time changed (a removed and re-created name).
+  std::map<std::string, CachedRecord> cache;
+  {
+    std::lock_guard lock(m_mutex);
+    cache = m_cache;
+  }
+  auto same_file = [](const NfsStat& a, const NfsStat& b) {
+    return a.size == b.size && a.mtime_sec == b.mtime_sec && a.mtime_nsec == b.mtime_nsec && a.inode == b.inode;
+  };
+  std::map<std::string, CachedRecord> fresh;
+  for (const auto& [name, stat] : listed) {
+    auto it = cache.find(name);
+    if (it != cache.end() && same_file(it->second.stat, stat)) {
+      fresh[name] = it->second;
+      continue;
+    }
+    CachedRecord entry{stat, std::nullopt};
+    try {
+      std::string text = nfs.read_file(m_layout.record_path(name), k_max_metadata_bytes, d);
+      VolumeMetadata parsed = parse_metadata(text, name);
+      Options for_check = parsed.options;
+      validate(for_check);
+      entry.parsed = std::move(parsed);
+    } catch (const NfsError& e) {
+      if (has_code(e, ENOENT)) {
+        continue;  // removed since the listing
+      }
+      throw;
+    } catch (const Error& e) {
+      // One bad record must not hide the others; say it once per version
+      // of the file.
+      spdlog::warn("nfs {}: skipping volume record {}: {}", m_instance, m_layout.record_path(name), e.what());
+    }
+    fresh[name] = std::move(entry);
+  }
+
+  std::vector<VolumeRecord> out;
+  for (const auto& [name, entry] : fresh) {
+    if (!entry.parsed) {
+      continue;
+    }
+    VolumeRecord record;
+    record.name = name;
+    record.backend = m_instance;
+    record.options = entry.parsed->options;
+    record.created_at = entry.parsed->created_at;
+    record.created_by = entry.parsed->created_by;
+    out.push_back(std::move(record));
+  }
+  std::lock_guard lock(m_mutex);
+  m_cache = std::move(fresh);
+  return out;
+}
+
+void NfsBackend::refresh(Deadline deadline) {
+  Deadline d = deadline.capped(m_config.provision_timeout);
+  try {
+    NfsContext nfs(target(), d);
+    NfsFsStat fs;
+    try {
+      fs = nfs.statvfs(m_layout.base, d);
+    } catch (const NfsError& e) {
+      if (!has_code(e, ENOENT)) {
+        throw;
+      }
+      fs = nfs.statvfs("/", d);
+    }
+    {
+      std::lock_guard lock(m_mutex);
+      m_capacity.stat = fs;
+      m_capacity.checked_at = std::chrono::system_clock::now();
+      m_capacity.error.clear();
+    }
+    purge_trash(nfs, d);
+  } catch (const Error& e) {
+    std::lock_guard lock(m_mutex);
+    m_capacity.error = e.what();
+    m_capacity.error_at = std::chrono::system_clock::now();
+    throw;
+  }
+}
+
+std::unique_ptr<Backend> make_backend(ConfigReader& config, BackendEnv& env) {
+  return std::make_unique<NfsBackend>(read_nfs_config(config), env);
+}
+
+}  // namespace holdfast::nfs

@@ -1,0 +1,779 @@
+// Integration suite of the nfs backend against a real NFS server:
+// nfs-ganesha on 127.0.0.1, started once for the whole executable
+// (ganesha_server.hpp), NFSv3 and NFSv4. Two backend instances with their
+// own state dirs play two hosts sharing one export.
+//
+// Proves: provisioning with ownership and mode (checked on the exported
+// directory itself), the on-export records, visibility across hosts,
+// racing creates, conflicting options, each removal policy, root_squash
+// errors and the anonuid workflow, and failure behaviour - a stopped, a
+// paused and a black-holed server give errors within the configured
+// deadline while other volumes keep working.
+//
+// Kernel NFS mounts cannot run on the CI machine (no NFS client): attach is
+// exercised up to mount.nfs (the probe against ganesha is real, the
+// CommandRunner is a fake); the VM suite (tests/e2e) mounts for real.
+//
+// Skips with a WARN (does not fail) when ganesha.nfsd is not installed.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <holdfast/fd.hpp>
+#include <support/fake_mounter.hpp>
+#include <support/fake_runner.hpp>
+#include <support/temp_dir.hpp>
+
+#include "ganesha_server.hpp"
+#include "nfs_backend.hpp"
+#include "nfs_context.hpp"
+#include "nfs_metadata.hpp"
+
+using namespace holdfast;
+using namespace holdfast::nfs;
+using holdfast::test::FakeMounter;
+using holdfast::test::FakeRunner;
+using holdfast::test::GaneshaServer;
+using holdfast::test::TempDir;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Suite {
+  TempDir dir;
+  std::unique_ptr<GaneshaServer> server;
+};
+
+// Started on first use, stopped at exit (and killed with the process if it
+// dies: PR_SET_PDEATHSIG).
+Suite* suite() {
+  static std::unique_ptr<Suite> instance = []() -> std::unique_ptr<Suite> {
+    if (GaneshaServer::binary().empty()) {
+      return nullptr;
+    }
+    auto s = std::make_unique<Suite>();
+    ::mkdir(s->dir.sub("ganesha").c_str(), 0700);
+    s->server = std::make_unique<GaneshaServer>(s->dir.sub("ganesha"));
+    return s;
+  }();
+  return instance.get();
+}
+
+#define REQUIRE_GANESHA()                                                                   \
+  if (suite() == nullptr) {                                                                 \
+    WARN("SKIPPED: ganesha.nfsd is not installed (apt-get install nfs-ganesha nfs-ganesha-vfs)"); \
+    return;                                                                                 \
+  }
+
+GaneshaServer& server() { return *suite()->server; }
+
+// One "host": its own fakes for the host side, its own state dir, its own
+// backend instance configured against the shared ganesha export.
+struct Host {
+  FakeRunner runner;
+  FakeMounter mounter;
+  std::string state_dir;
+  BackendEnv env;
+  std::unique_ptr<NfsBackend> backend;
+
+  Host(const std::string& host_id, const std::string& yaml)
+      : state_dir(suite()->dir.sub("state-" + host_id)), env{"filer", host_id, state_dir, runner, mounter} {
+    holdfast::ConfigReader reader(YAML::Load(yaml), "holdfast.yaml", "backends.filer");
+    backend = std::make_unique<NfsBackend>(read_nfs_config(reader), env);
+  }
+};
+
+std::string config(const std::string& base, const std::string& extra = "", const std::string& export_path = "/export",
+                   int version = 3) {
+  return fmt::format(
+      "type: nfs\nserver: 127.0.0.1\nexport: {}\nbase_path: {}\nport: {}\nmount_port: {}\n"
+      "provision_version: {}\n{}{}",
+      export_path, base, server().nfs_port(), server().mount_port(), version,
+      extra.find("provision_timeout") == std::string::npos ? "provision_timeout: 20s\n" : "", extra);
+}
+
+VolumeRecord record(const std::string& name, Options options = {}) {
+  VolumeRecord r;
+  r.name = name;
+  r.backend = "filer";
+  r.options = std::move(options);
+  return r;
+}
+
+struct stat local_stat(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  return st;
+}
+
+std::size_t count_entries(const std::string& dir) {
+  if (!fs::exists(dir)) {
+    return 0;
+  }
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+std::string read_local(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in);
+  std::string text(static_cast<std::size_t>(fs::file_size(path)), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  return text;
+}
+
+double seconds_since(Deadline::Clock::time_point start) {
+  return std::chrono::duration<double>(Deadline::Clock::now() - start).count();
+}
+
+ErrorKind kind_of(const std::function<void()>& f, std::string* message = nullptr) {
+  try {
+    f();
+  } catch (const Error& e) {
+    if (message != nullptr) {
+      *message = e.what();
+    }
+    return e.kind();
+  }
+  FAIL("expected a holdfast::Error");
+  return ErrorKind::internal;
+}
+
+// A TCP port that accepts connections (the kernel completes the handshake
+// from the listen backlog) and never answers: a black hole.
+class BlackHole {
+ public:
+  BlackHole() : m_sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(m_sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    REQUIRE(::listen(m_sock.get(), 64) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(m_sock.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    m_port = ntohs(addr.sin_port);
+  }
+  int port() const { return m_port; }
+
+ private:
+  Fd m_sock;
+  int m_port = 0;
+};
+
+// A port whose accept queue is full: the kernel drops further SYNs, so a
+// client's TCP handshake never completes (a firewall that drops packets,
+// an unreachable host).
+class SynHole {
+ public:
+  SynHole() {
+    REQUIRE(::listen(m_listener.get(), 0) == 0);
+    // Fill the queue (backlog 0 admits one, sometimes two, connections).
+    for (int i = 0; i < 3; ++i) {
+      Fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<std::uint16_t>(port()));
+      (void)::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+      m_clients.push_back(std::move(client));
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  int port() const { return m_port; }
+
+ private:
+  Fd bound() {
+    Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    m_port = ntohs(addr.sin_port);
+    return sock;
+  }
+  int m_port = 0;
+  Fd m_listener = bound();
+  std::vector<Fd> m_clients;
+};
+
+}  // namespace
+
+TEST_CASE("nfs integration: provisioning over NFSv3 sets ownership and mode and writes the record", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  Host a("host-a", config("/prov"));
+  VolumeRecord r = record("web", {{"uid", "1000"}, {"gid", "1001"}, {"mode", "0750"}});
+  a.backend->provision(r, Deadline::after(30s));
+  CHECK(r.created_by == "host-a");
+
+  auto st = local_stat(server().export_dir() + "/prov/web");
+  CHECK(S_ISDIR(st.st_mode));
+  CHECK(st.st_uid == 1000);
+  CHECK(st.st_gid == 1001);
+  CHECK((st.st_mode & 07777) == 0750);
+
+  std::string text = read_local(server().export_dir() + "/prov/.holdfast/volumes/web.json");
+  VolumeMetadata meta = parse_metadata(text, "web");
+  CHECK(meta.options == r.options);
+  CHECK(meta.created_by == "host-a");
+  CHECK(meta.created_at == r.created_at);
+  CHECK(count_entries(server().export_dir() + "/prov/.holdfast/tmp") == 0);
+
+  SECTION("idempotent with the same options") {
+    VolumeRecord again = record("web", r.options);
+    a.backend->provision(again, Deadline::after(30s));
+    CHECK(again.created_at == r.created_at);
+  }
+  SECTION("no options adopts the stored ones") {
+    VolumeRecord implicit = record("web");
+    a.backend->provision(implicit, Deadline::after(30s));
+    CHECK(implicit.options == r.options);
+  }
+  SECTION("different options are a conflict that names both") {
+    VolumeRecord other = record("web", {{"uid", "2000"}});
+    std::string message;
+    CHECK(kind_of([&] { a.backend->provision(other, Deadline::after(30s)); }, &message) == ErrorKind::conflict);
+    CHECK_THAT(message, Catch::Contains("host-a") && Catch::Contains("uid=1000") && Catch::Contains("uid=2000"));
+  }
+  SECTION("default ownership from the config") {
+    Host d("host-d", config("/prov-defaults", "default_uid: 4000\ndefault_gid: 4001\ndefault_mode: \"0700\"\n"));
+    VolumeRecord plain = record("plain");
+    d.backend->provision(plain, Deadline::after(30s));
+    auto pst = local_stat(server().export_dir() + "/prov-defaults/plain");
+    CHECK(pst.st_uid == 4000);
+    CHECK(pst.st_gid == 4001);
+    CHECK((pst.st_mode & 07777) == 0700);
+  }
+  SECTION("a file where the volume's directory should be is a conflict, and leaves no record") {
+    std::ofstream(server().export_dir() + "/prov/stray") << "not a dir";
+    VolumeRecord stray = record("stray");
+    std::string message;
+    CHECK(kind_of([&] { a.backend->provision(stray, Deadline::after(30s)); }, &message) == ErrorKind::conflict);
+    CHECK_THAT(message, Catch::Contains("not a directory"));
+    CHECK_FALSE(fs::exists(server().export_dir() + "/prov/.holdfast/volumes/stray.json"));
+  }
+}
+
+TEST_CASE("nfs integration: provisioning over NFSv4", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  Host a("host-a", config("/v4", "", "/export", 4));
+  VolumeRecord r = record("four", {{"mode", "0770"}});
+  a.backend->validate(r.options);
+  a.backend->provision(r, Deadline::after(30s));
+  auto st = local_stat(server().export_dir() + "/v4/four");
+  CHECK(S_ISDIR(st.st_mode));
+  CHECK((st.st_mode & 07777) == 0770);
+  auto found = a.backend->discover(Deadline::after(30s));
+  REQUIRE(found);
+  REQUIRE(found->size() == 1);
+  CHECK((*found)[0].name == "four");
+  CHECK((*found)[0].options == r.options);
+  CHECK(kind_of([&] { a.backend->validate({{"uid", "1000"}}); }) == ErrorKind::invalid_argument);
+  a.backend->deprovision(r, Deadline::after(30s));
+  CHECK_FALSE(fs::exists(server().export_dir() + "/v4/four"));
+}
+
+TEST_CASE("nfs integration: two hosts share one export", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  Host a("host-a", config("/shared"));
+  Host b("host-b", config("/shared"));
+  REQUIRE(a.state_dir != b.state_dir);
+
+  auto empty = b.backend->discover(Deadline::after(30s));
+  REQUIRE(empty);
+  CHECK(empty->empty());
+
+  VolumeRecord r = record("db", {{"uid", "999"}, {"timeo", "50"}});
+  a.backend->provision(r, Deadline::after(30s));
+
+  auto seen = b.backend->discover(Deadline::after(30s));
+  REQUIRE(seen);
+  REQUIRE(seen->size() == 1);
+  const VolumeRecord& found = seen->front();
+  CHECK(found.name == "db");
+  CHECK(found.backend == "filer");
+  CHECK(found.options == r.options);
+  CHECK(found.created_by == "host-a");
+  CHECK(found.created_at == r.created_at);
+
+  // B mounts A's volume without creating it: the probe runs against the
+  // server, and mount.nfs gets A's options.
+  b.runner.on_call([&](const std::vector<std::string>& argv, const std::string&, Deadline) -> std::optional<CommandResult> {
+    b.mounter.add_mount(argv[1], argv[2], "nfs4");
+    return CommandResult{0, false, "", ""};
+  });
+  VolumeRecord on_b = found;
+  CHECK(b.backend->attach(on_b, "/mnt/b/db", Deadline::after(30s)) == "/mnt/b/db");
+  auto argv = b.runner.argvs().at(0);
+  CHECK(argv[1] == "127.0.0.1:/export/shared/db");
+  CHECK_THAT(argv[4], Catch::Contains("timeo=50") && Catch::Contains("nosuid"));
+
+  // Create on B: with no options it adopts, with others it conflicts.
+  VolumeRecord implicit = record("db");
+  b.backend->provision(implicit, Deadline::after(30s));
+  CHECK(implicit.options == r.options);
+  CHECK(implicit.created_by == "host-a");
+  VolumeRecord clash = record("db", {{"uid", "998"}});
+  CHECK(kind_of([&] { b.backend->provision(clash, Deadline::after(30s)); }) == ErrorKind::conflict);
+
+  // Removal on A is seen by B.
+  a.backend->deprovision(r, Deadline::after(30s));
+  auto after = b.backend->discover(Deadline::after(30s));
+  REQUIRE(after);
+  CHECK(after->empty());
+}
+
+TEST_CASE("nfs integration: racing creates from two hosts end with one directory and one record", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  Host a("host-a", config("/race"));
+  Host b("host-b", config("/race"));
+  constexpr int k_rounds = 20;
+  for (int i = 0; i < k_rounds; ++i) {
+    const std::string name = fmt::format("same-{}", i);
+    const Options options = {{"uid", "1000"}, {"mode", "0700"}};
+    VolumeRecord ra = record(name, options);
+    VolumeRecord rb = record(name, options);
+    std::atomic<int> ready{0};
+    std::string error_a;
+    std::string error_b;
+    auto run = [&](Host& h, VolumeRecord& r, std::string& error) {
+      ready.fetch_add(1);
+      while (ready.load() < 2) {
+      }
+      try {
+        h.backend->provision(r, Deadline::after(30s));
+      } catch (const Error& e) {
+        error = e.what();
+      }
+    };
+    std::thread ta(run, std::ref(a), std::ref(ra), std::ref(error_a));
+    std::thread tb(run, std::ref(b), std::ref(rb), std::ref(error_b));
+    ta.join();
+    tb.join();
+    INFO(name << ": A: " << error_a << " B: " << error_b);
+    CHECK(error_a.empty());
+    CHECK(error_b.empty());
+    // Both agree on who created it.
+    CHECK(ra.created_by == rb.created_by);
+    CHECK(ra.created_at == rb.created_at);
+    auto st = local_stat(server().export_dir() + "/race/" + name);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK(st.st_uid == 1000);
+    CHECK((st.st_mode & 07777) == 0700);
+  }
+  auto all = a.backend->discover(Deadline::after(30s));
+  REQUIRE(all);
+  CHECK(all->size() == static_cast<std::size_t>(k_rounds));
+  CHECK(count_entries(server().export_dir() + "/race/.holdfast/volumes") == static_cast<std::size_t>(k_rounds));
+  CHECK(count_entries(server().export_dir() + "/race/.holdfast/tmp") == 0);
+  // k_rounds volume directories plus .holdfast.
+  CHECK(count_entries(server().export_dir() + "/race") == static_cast<std::size_t>(k_rounds) + 1);
+
+  SECTION("racing with different options: one wins, the other gets a conflict") {
+    for (int i = 0; i < 10; ++i) {
+      const std::string name = fmt::format("clash-{}", i);
+      VolumeRecord ra = record(name, {{"uid", "1"}});
+      VolumeRecord rb = record(name, {{"uid", "2"}});
+      std::atomic<int> ready{0};
+      ErrorKind ka = ErrorKind::internal;
+      ErrorKind kb = ErrorKind::internal;
+      bool ok_a = false;
+      bool ok_b = false;
+      auto run = [&](Host& h, VolumeRecord& r, bool& ok, ErrorKind& kind) {
+        ready.fetch_add(1);
+        while (ready.load() < 2) {
+        }
+        try {
+          h.backend->provision(r, Deadline::after(30s));
+          ok = true;
+        } catch (const Error& e) {
+          kind = e.kind();
+        }
+      };
+      std::thread ta(run, std::ref(a), std::ref(ra), std::ref(ok_a), std::ref(ka));
+      std::thread tb(run, std::ref(b), std::ref(rb), std::ref(ok_b), std::ref(kb));
+      ta.join();
+      tb.join();
+      INFO(name);
+      CHECK(ok_a != ok_b);
+      CHECK((ok_a ? kb : ka) == ErrorKind::conflict);
+      auto st = local_stat(server().export_dir() + "/race/" + name);
+      CHECK(st.st_uid == (ok_a ? 1u : 2u));
+    }
+  }
+}
+
+TEST_CASE("nfs integration: removal policies", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  const std::string outside = server().export_dir() + "/keep-me";
+  std::ofstream(outside) << "precious";
+
+  auto fill = [&](const std::string& dir) {
+    fs::create_directories(dir + "/a/b/c");
+    std::ofstream(dir + "/top.txt") << "top";
+    std::ofstream(dir + "/a/b/c/deep.txt") << "deep";
+    // Links are removed as links: neither target may be touched.
+    fs::create_symlink(outside, dir + "/link-to-file");
+    fs::create_directory_symlink(server().export_dir(), dir + "/a/link-to-export");
+  };
+
+  SECTION("delete: data, record and trash entry gone; symlink targets untouched; idempotent") {
+    Host h("host-a", config("/rm-delete", "on_remove: delete\n"));
+    VolumeRecord r = record("gone");
+    h.backend->provision(r, Deadline::after(30s));
+    fill(server().export_dir() + "/rm-delete/gone");
+    h.backend->deprovision(r, Deadline::after(30s));
+    CHECK_FALSE(fs::exists(server().export_dir() + "/rm-delete/gone"));
+    CHECK_FALSE(fs::exists(server().export_dir() + "/rm-delete/.holdfast/volumes/gone.json"));
+    CHECK(count_entries(server().export_dir() + "/rm-delete/.holdfast/trash") == 0);
+    CHECK(fs::exists(outside));
+    CHECK(count_entries(server().export_dir()) > 1);
+    h.backend->deprovision(r, Deadline::after(30s));  // already gone: success
+    // The name is free again.
+    VolumeRecord again = record("gone", {{"uid", "5"}});
+    h.backend->provision(again, Deadline::after(30s));
+    CHECK(count_entries(server().export_dir() + "/rm-delete/gone") == 0);
+  }
+  SECTION("delete: what does not fit in the deadline is finished by refresh") {
+    Host h("host-a", config("/rm-big", "on_remove: delete\n"));
+    VolumeRecord r = record("big");
+    h.backend->provision(r, Deadline::after(30s));
+    const std::string dir = server().export_dir() + "/rm-big/big";
+    for (int d = 0; d < 20; ++d) {
+      fs::create_directories(fmt::format("{}/d{}", dir, d));
+      for (int f = 0; f < 100; ++f) {
+        std::ofstream(fmt::format("{}/d{}/f{}", dir, d, f)) << f;
+      }
+    }
+    auto start = Deadline::Clock::now();
+    h.backend->deprovision(r, Deadline::after(1500ms));
+    double took = seconds_since(start);
+    CHECK(took < 1.6);
+    // Gone for users at once, whatever the purge managed.
+    CHECK_FALSE(fs::exists(dir));
+    CHECK_FALSE(fs::exists(server().export_dir() + "/rm-big/.holdfast/volumes/big.json"));
+    WARN("remove of 2000 files + 20 dirs took " << took << " s; trash entries left: "
+                                                << count_entries(server().export_dir() + "/rm-big/.holdfast/trash"));
+    h.backend->refresh(Deadline::after(60s));
+    CHECK(count_entries(server().export_dir() + "/rm-big/.holdfast/trash") == 0);
+  }
+  SECTION("archive: data and record moved into the trash with a timestamp") {
+    Host h("host-a", config("/rm-archive", "on_remove: archive\n"));
+    VolumeRecord r = record("kept", {{"mode", "0700"}});
+    h.backend->provision(r, Deadline::after(30s));
+    fill(server().export_dir() + "/rm-archive/kept");
+    h.backend->deprovision(r, Deadline::after(30s));
+    CHECK_FALSE(fs::exists(server().export_dir() + "/rm-archive/kept"));
+    CHECK_FALSE(fs::exists(server().export_dir() + "/rm-archive/.holdfast/volumes/kept.json"));
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(server().export_dir() + "/rm-archive/.holdfast/trash")) {
+      names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    REQUIRE(names.size() == 2);
+    CHECK(names[0].rfind("kept@", 0) == 0);
+    CHECK(names[1] == names[0] + ".json");
+    CHECK(fs::exists(server().export_dir() + "/rm-archive/.holdfast/trash/" + names[0] + "/a/b/c/deep.txt"));
+    // refresh purges only deleted trees, never archives.
+    h.backend->refresh(Deadline::after(30s));
+    CHECK(count_entries(server().export_dir() + "/rm-archive/.holdfast/trash") == 2);
+    h.backend->deprovision(r, Deadline::after(30s));  // idempotent
+    auto found = h.backend->discover(Deadline::after(30s));
+    REQUIRE(found);
+    CHECK(found->empty());
+  }
+  SECTION("retain: the data stays, the record goes; the name is refused until adopted") {
+    Host h("host-a", config("/rm-retain", "on_remove: retain\n"));
+    VolumeRecord r = record("stay", {{"uid", "77"}});
+    h.backend->provision(r, Deadline::after(30s));
+    std::ofstream(server().export_dir() + "/rm-retain/stay/data.txt") << "data";
+    h.backend->deprovision(r, Deadline::after(30s));
+    CHECK(fs::exists(server().export_dir() + "/rm-retain/stay/data.txt"));
+    CHECK_FALSE(fs::exists(server().export_dir() + "/rm-retain/.holdfast/volumes/stay.json"));
+    auto found = h.backend->discover(Deadline::after(30s));
+    REQUIRE(found);
+    CHECK(found->empty());
+
+    VolumeRecord again = record("stay", {{"uid", "78"}});
+    std::string message;
+    CHECK(kind_of([&] { h.backend->provision(again, Deadline::after(30s)); }, &message) == ErrorKind::conflict);
+    CHECK_THAT(message, Catch::Contains("adopt_existing"));
+
+    Host adopter("host-b", config("/rm-retain", "on_remove: retain\nadopt_existing: true\n"));
+    adopter.backend->provision(again, Deadline::after(30s));
+    CHECK(fs::exists(server().export_dir() + "/rm-retain/stay/data.txt"));
+    CHECK(local_stat(server().export_dir() + "/rm-retain/stay").st_uid == 77);  // adopted as is
+  }
+}
+
+TEST_CASE("nfs integration: root_squash is explained, anonuid exports work", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  SECTION("a squashed root cannot create the layout") {
+    Host h("host-a", config("/holdfast", "", "/squashed"));
+    VolumeRecord r = record("sq");
+    std::string message;
+    CHECK(kind_of([&] { h.backend->provision(r, Deadline::after(30s)); }, &message) == ErrorKind::permission);
+    CHECK_THAT(message, Catch::Contains("root_squash") && Catch::Contains("no_root_squash") &&
+                            Catch::Contains("anonuid") && Catch::Contains("NFS3ERR_ACCES"));
+  }
+  SECTION("anonuid export: matching uid/gid work, others say why not") {
+    const std::string anon = std::to_string(GaneshaServer::k_anon_id);
+    Host h("host-a", config("/", "", "/anon"));
+    VolumeRecord ok = record("mine", {{"uid", anon}, {"gid", anon}, {"mode", "0700"}});
+    h.backend->provision(ok, Deadline::after(30s));
+    auto st = local_stat(server().anon_dir() + "/mine");
+    CHECK(st.st_uid == GaneshaServer::k_anon_id);
+    CHECK((st.st_mode & 07777) == 0700);
+
+    VolumeRecord other = record("theirs", {{"uid", "1000"}});
+    std::string message;
+    CHECK(kind_of([&] { h.backend->provision(other, Deadline::after(30s)); }, &message) == ErrorKind::permission);
+    CHECK_THAT(message, Catch::Contains("chown") && Catch::Contains("root_squash"));
+    CHECK_FALSE(fs::exists(server().anon_dir() + "/theirs"));
+    // The failed create withdrew its claim and left nothing behind.
+    CHECK_FALSE(fs::exists(server().anon_dir() + "/.holdfast/volumes/theirs.json"));
+    CHECK(count_entries(server().anon_dir() + "/.holdfast/tmp") == 0);
+    auto found = h.backend->discover(Deadline::after(30s));
+    REQUIRE(found);
+    CHECK(found->size() == 1);
+  }
+}
+
+TEST_CASE("nfs integration: status shows capacity from the refresh cache", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  Host h("host-a", config("/status"));
+  VolumeRecord r = record("s1");
+  h.backend->provision(r, Deadline::after(30s));
+  CHECK(h.backend->status(r)["capacity"] == "unknown (not measured yet)");
+  h.backend->refresh(Deadline::after(30s));
+  auto s = h.backend->status(r);
+  CHECK(s["capacity_bytes"].get<std::uint64_t>() > 0);
+  CHECK(s["available_bytes"].get<std::uint64_t>() > 0);
+  CHECK(s["path"] == "/export/status/s1");
+  CHECK_FALSE(s.contains("server_error"));
+}
+
+TEST_CASE("nfs integration: discover skips bad records and is bounded", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  Host h("host-a", config("/disc", "max_volumes: 7\n"));
+  for (int i = 0; i < 3; ++i) {
+    VolumeRecord r = record(fmt::format("v{}", i));
+    h.backend->provision(r, Deadline::after(30s));
+  }
+  const std::string records = server().export_dir() + "/disc/.holdfast/volumes/";
+  std::ofstream(records + "broken.json") << "{not json";
+  std::ofstream(records + "future.json")
+      << R"({"holdfast_volume": 2, "name": "future", "options": {}, "created_at": "2026-11-28T01:06:11Z", "created_by": "h"})";
+  std::ofstream(records + "evil.json")
+      << R"({"holdfast_volume": 1, "name": "evil", "options": {"suid": ""}, "created_at": "2026-11-28T01:06:11Z", "created_by": "h"})";
+  std::ofstream(records + "notes.txt") << "ignored";
+  auto found = h.backend->discover(Deadline::after(30s));
+  REQUIRE(found);
+  std::vector<std::string> names;
+  for (const auto& r : *found) {
+    names.push_back(r.name);
+  }
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"v0", "v1", "v2"});
+  // Cached: a second discovery does not re-read unchanged records.
+  auto again = h.backend->discover(Deadline::after(30s));
+  REQUIRE(again);
+  CHECK(again->size() == 3);
+
+  for (int i = 3; i < 6; ++i) {
+    VolumeRecord r = record(fmt::format("v{}", i));
+    h.backend->provision(r, Deadline::after(30s));
+  }
+  // 6 good + 3 bad records > max_volumes (7).
+  CHECK(kind_of([&] { h.backend->discover(Deadline::after(30s)); }) == ErrorKind::internal);
+}
+
+TEST_CASE("nfs integration: attach probes the server; a missing directory fails before mount.nfs", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  Host h("host-a", config("/attach"));
+  VolumeRecord r = record("m1");
+  h.backend->provision(r, Deadline::after(30s));
+  {
+    // Removed by "another host", through the server (removing it behind
+    // ganesha's back would leave ganesha's cache stale).
+    NfsTarget t{"127.0.0.1", "/export", 3, server().nfs_port(), server().mount_port()};
+    NfsContext other(t, Deadline::after(10s));
+    other.rmdir("/attach/m1", Deadline::after(10s));
+  }
+  std::string message;
+  CHECK(kind_of([&] { h.backend->attach(r, "/mnt/m1", Deadline::after(30s)); }, &message) == ErrorKind::not_found);
+  CHECK_THAT(message, Catch::Contains("/export/attach/m1") && Catch::Contains("does not exist"));
+  CHECK(h.runner.argvs().empty());
+  // Create with the same options heals the missing directory.
+  VolumeRecord again = record("m1");
+  h.backend->provision(again, Deadline::after(30s));
+  CHECK(fs::is_directory(server().export_dir() + "/attach/m1"));
+}
+
+TEST_CASE("nfs integration: a paused server gives a timeout within the deadline; other volumes keep working", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  Host h("host-a", config("/paused", "provision_timeout: 2s\nprobe_timeout: 1500ms\n"));
+  VolumeRecord existing = record("before");
+  h.backend->provision(existing, Deadline::after(30s));
+  h.backend->refresh(Deadline::after(30s));
+
+  server().pause();
+  struct Resume {
+    ~Resume() { server().resume(); }
+  } resume_guard;
+
+  // Create: bounded by provision_timeout (2 s), with a message naming the
+  // server and port.
+  VolumeRecord r = record("during");
+  std::string message;
+  std::atomic<bool> finished{false};
+  double took = 0;
+  std::thread creator([&] {
+    auto start = Deadline::Clock::now();
+    try {
+      h.backend->provision(r, Deadline::after(60s));
+    } catch (const Error& e) {
+      message = e.what();
+    }
+    took = seconds_since(start);
+    finished = true;
+  });
+  // Meanwhile status (Get) of another volume answers from memory.
+  std::this_thread::sleep_for(200ms);
+  auto start = Deadline::Clock::now();
+  auto status = h.backend->status(existing);
+  CHECK(seconds_since(start) < 0.05);
+  CHECK(status["capacity_bytes"].get<std::uint64_t>() > 0);
+  CHECK_FALSE(finished.load());
+  creator.join();
+  CHECK(took >= 1.9);
+  CHECK(took < 2.5);
+  CHECK_THAT(message, Catch::Contains("nfs server 127.0.0.1 not answering on port"));
+
+  // Mount: the probe fails within probe_timeout, mount.nfs never runs.
+  start = Deadline::Clock::now();
+  VolumeRecord m = existing;
+  std::string probe_message;
+  CHECK(kind_of([&] { h.backend->attach(m, "/mnt/before", Deadline::after(60s)); }, &probe_message) ==
+        ErrorKind::timeout);
+  double probe_took = seconds_since(start);
+  CHECK(probe_took < 2.0);
+  CHECK_THAT(probe_message, Catch::Contains("not answering"));
+  CHECK(h.runner.argvs().empty());
+
+  // Refresh fails within its deadline and Status says so, still instantly.
+  CHECK(kind_of([&] { h.backend->refresh(Deadline::after(60s)); }) == ErrorKind::timeout);
+  CHECK(h.backend->status(existing).contains("server_error"));
+  WARN("paused server: create failed after " << took << " s, mount probe after " << probe_took << " s: " << message);
+
+  server().resume();
+  VolumeRecord after = record("after");
+  h.backend->provision(after, Deadline::after(30s));
+  h.backend->refresh(Deadline::after(30s));
+  CHECK_FALSE(h.backend->status(existing).contains("server_error"));
+}
+
+TEST_CASE("nfs integration: a stopped server fails fast with connection refused", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  Host h("host-a", config("/stopped"));
+  VolumeRecord existing = record("x");
+  h.backend->provision(existing, Deadline::after(30s));
+  server().stop();
+  struct Restart {
+    ~Restart() { server().start(); }
+  } restart_guard;
+
+  auto start = Deadline::Clock::now();
+  VolumeRecord r = record("y");
+  std::string message;
+  CHECK(kind_of([&] { h.backend->provision(r, Deadline::after(30s)); }, &message) == ErrorKind::unavailable);
+  double took = seconds_since(start);
+  CHECK(took < 1.0);
+  CHECK_THAT(message, Catch::Contains("Connection refused") && Catch::Contains(std::to_string(server().mount_port())));
+  CHECK(kind_of([&] { h.backend->attach(existing, "/mnt/x", Deadline::after(30s)); }) == ErrorKind::unavailable);
+  CHECK(kind_of([&] { h.backend->discover(Deadline::after(30s)); }) == ErrorKind::unavailable);
+  WARN("stopped server: create failed after " << took << " s: " << message);
+}
+
+TEST_CASE("nfs integration: a black-holed port times out within the deadline while a healthy backend serves", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  BlackHole hole;
+  for (int version : {3, 4}) {
+    INFO("provision_version " << version);
+    Host dead("host-a", fmt::format("type: nfs\nserver: 127.0.0.1\nexport: /export\nport: {0}\nmount_port: {0}\n"
+                                    "provision_version: {1}\nprovision_timeout: 1500ms\nprobe_timeout: 1s\n",
+                                    hole.port(), version));
+    Host healthy("host-b", config("/healthy"));
+
+    std::string message;
+    ErrorKind kind = ErrorKind::internal;
+    double took = 0;
+    // No Catch assertions in threads (Catch2 v2 is not thread-safe).
+    std::thread blocked([&] {
+      auto start = Deadline::Clock::now();
+      VolumeRecord r = record("void");
+      try {
+        dead.backend->provision(r, Deadline::after(60s));
+      } catch (const Error& e) {
+        kind = e.kind();
+        message = e.what();
+      }
+      took = seconds_since(start);
+    });
+    // While the black-holed backend hangs, the healthy one creates volumes.
+    auto start = Deadline::Clock::now();
+    for (int i = 0; i < 5; ++i) {
+      VolumeRecord r = record(fmt::format("v{}-{}", version, i));
+      healthy.backend->provision(r, Deadline::after(30s));
+    }
+    double healthy_took = seconds_since(start);
+    blocked.join();
+    CHECK(kind == ErrorKind::timeout);
+    CHECK(healthy_took < 1.4);
+    CHECK(took >= 1.4);
+    CHECK(took < 2.0);
+    CHECK_THAT(message, Catch::Contains(fmt::format("nfs server 127.0.0.1 not answering on port {}", hole.port())));
+
+    start = Deadline::Clock::now();
+    VolumeRecord m = record("void");
+    CHECK(kind_of([&] { dead.backend->attach(m, "/mnt/void", Deadline::after(60s)); }) == ErrorKind::timeout);
+    CHECK(seconds_since(start) < 1.5);
+    CHECK(dead.runner.argvs().empty());
+    CHECK(kind_of([&] { dead.backend->discover(Deadline::after(1s)); }) == ErrorKind::timeout);
+    WARN("black hole (v" << version << "): create failed after " << took << " s: " << message
+                         << "; 5 healthy creates meanwhile took " << healthy_took << " s");
+  }
+}
+
+TEST_CASE("nfs integration: a server that never completes the TCP handshake times out with the candidate ports", "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  SynHole hole;
+  for (int version : {3, 4}) {
+    INFO("provision_version " << version);
+    Host dead("host-a", fmt::format("type: nfs\nserver: 127.0.0.1\nexport: /export\nport: {0}\nmount_port: {0}\n"
+                                    "provision_version: {1}\nprovision_timeout: 1s\n",
+                                    hole.port(), version));
+    auto start = Deadline::Clock::now();
+    VolumeRecord r = record("void");
+    std::string message;
+    CHECK(kind_of([&] { dead.backend->provision(r, Deadline::after(60s)); }, &message) == ErrorKind::timeout);
+    double took = seconds_since(start);
+    CHECK(took >= 0.9);
+    CHECK(took < 1.5);
+    CHECK_THAT(message, Catch::Contains("not answering on port " + std::to_string(hole.port())) &&
+                            Catch::Contains("no TCP connection"));
+    WARN("SYN black hole (v" << version << "): " << took << " s: " << message);
+  }
+}

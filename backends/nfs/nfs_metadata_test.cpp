@@ -1,0 +1,93 @@
+// Unit tests of the on-export volume record: round trip, strict parsing,
+// and the layout of holdfast's directories inside the base path.
+#include "nfs_metadata.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <holdfast/error.hpp>
+
+using namespace holdfast::nfs;
+
+namespace {
+
+VolumeMetadata sample() {
+  VolumeMetadata m;
+  m.name = "db-1";
+  m.options = {{"uid", "1000"}, {"timeo", "50"}};
+  m.created_at = holdfast::parse_rfc3339("2026-11-28T01:06:11Z");
+  m.created_by = "host-a";
+  return m;
+}
+
+void check_rejected(const std::string& text, const std::string& why) {
+  INFO(text);
+  try {
+    parse_metadata(text, "db-1");
+    FAIL("accepted");
+  } catch (const holdfast::Error& e) {
+    CHECK(e.kind() == holdfast::ErrorKind::invalid_argument);
+    CHECK_THAT(e.what(), Catch::Contains(why));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("nfs metadata: round trip", "[nfs][metadata]") {
+  VolumeMetadata in = sample();
+  std::string text = serialize_metadata(in);
+  CHECK_THAT(text, Catch::Contains("\"holdfast_volume\": 1"));
+  VolumeMetadata out = parse_metadata(text, "db-1");
+  CHECK(out.name == in.name);
+  CHECK(out.options == in.options);
+  CHECK(out.created_at == in.created_at);
+  CHECK(out.created_by == in.created_by);
+}
+
+TEST_CASE("nfs metadata: strict parsing", "[nfs][metadata]") {
+  const std::string ok_tail = R"("created_at": "2026-11-28T01:06:11Z", "created_by": "host-a"})";
+  check_rejected("", "not valid JSON");
+  check_rejected("{\"holdfast_volume\": 1,", "not valid JSON");
+  check_rejected("[]", "not a JSON object");
+  check_rejected(R"({"holdfast_volume": 2, "name": "db-1", "options": {}, )" + ok_tail, "format 2");
+  check_rejected(R"({"holdfast_volume": "1", "name": "db-1", "options": {}, )" + ok_tail, "format");
+  check_rejected(R"({"holdfast_volume": 1, "name": "db-2", "options": {}, )" + ok_tail, "stored as");
+  check_rejected(R"({"holdfast_volume": 1, "name": "../x", "options": {}, )" + ok_tail, "not allowed");
+  check_rejected(R"({"holdfast_volume": 1, "name": "db-1", "options": {"uid": 1000}, )" + ok_tail, "not a string");
+  check_rejected(R"({"holdfast_volume": 1, "name": "db-1", "options": [], )" + ok_tail, "not an object");
+  check_rejected(R"({"holdfast_volume": 1, "name": "db-1", "options": {}, "extra": 1, )" + ok_tail, "unknown key");
+  check_rejected(R"({"holdfast_volume": 1, "name": "db-1", "created_at": "2026-11-28T01:06:11Z", "created_by": "h"})",
+                 "lacks \"options\"");
+  check_rejected(R"({"holdfast_volume": 1, "name": "db-1", "options": {}, "created_at": "yesterday", "created_by": "h"})",
+                 "");
+  check_rejected(R"({"holdfast_volume": 1, "name": "db-1", "options": {}, "created_at": "2026-11-28T01:06:11Z", "created_by": ""})",
+                 "created_by");
+  check_rejected(std::string(k_max_metadata_bytes + 1, ' '), "larger than");
+}
+
+TEST_CASE("nfs metadata: layout inside the base path", "[nfs][metadata]") {
+  ExportLayout nested{"/holdfast"};
+  CHECK(nested.volume_dir("db") == "/holdfast/db");
+  CHECK(nested.record_path("db") == "/holdfast/.holdfast/volumes/db.json");
+  CHECK(nested.staging_dir() == "/holdfast/.holdfast/tmp");
+  CHECK(nested.trash_dir() == "/holdfast/.holdfast/trash");
+  ExportLayout root{"/"};
+  CHECK(root.volume_dir("db") == "/db");
+  CHECK(root.records_dir() == "/.holdfast/volumes");
+}
+
+TEST_CASE("nfs metadata: record file names", "[nfs][metadata]") {
+  CHECK(ExportLayout::name_of_record("db.json") == "db");
+  CHECK(ExportLayout::name_of_record("a.b.json") == "a.b");
+  CHECK(ExportLayout::name_of_record(".json").empty());
+  CHECK(ExportLayout::name_of_record("db.json.tmp").empty());
+  CHECK(ExportLayout::name_of_record(".hidden.json").empty());
+  CHECK(ExportLayout::name_of_record("db").empty());
+}
+
+TEST_CASE("nfs metadata: helpers for file names", "[nfs][metadata]") {
+  CHECK(file_name_safe("host-a.example") == "host-a.example");
+  CHECK(file_name_safe("a/b c\n") == "a_b_c_");
+  CHECK(file_name_safe("") == "_");
+  CHECK(file_name_safe(std::string(100, 'x')).size() == 64);
+  CHECK(compact_timestamp(holdfast::parse_rfc3339("2026-11-28T01:06:11Z")) == "20261128T010611Z");
+}

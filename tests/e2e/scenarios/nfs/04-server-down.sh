@@ -1,0 +1,48 @@
+# The NFS server goes away: Mount fails fast with an Err that names the
+# server (the libnfs probe runs before mount.nfs), while `docker volume ls`
+# and inspect stay instant. Stopped (connection refused) and black-holed
+# (packets dropped: a timeout within probe_timeout, 3 s). The bound is
+# checked on holdfastd's own Mount time (its log), not on `docker run`,
+# whose container start takes tens of seconds under TCG. When the server
+# is back, the volume mounts again with its data.
+vol_create down -o backend=nfs1
+docker run --rm -v down:/vol "$BUSYBOX" sh -c 'echo kept > /vol/f'
+
+nfsd_stop
+trap 'nfsd_start' EXIT
+t0=$(now)
+expect_fail docker run --rm -v down:/vol "$BUSYBOX" true
+secs=$(elapsed "$t0")
+log "docker run with the server stopped failed after ${secs}s"
+assert_contains "$OUT" "nfs server 127.0.0.1" "the error"
+assert_contains "$OUT" "Connection refused" "the error"
+ms=$(last_mount_ms down)
+log "holdfastd answered the Mount in ${ms} ms"
+awk -v ms="$ms" 'BEGIN { exit !(ms < 3000) }' || fail "Mount took ${ms} ms with the server stopped"
+# Get and List never touch the network: asked directly on the socket (the
+# docker CLI alone takes seconds under TCG), they answer at once.
+docker volume ls >/dev/null
+docker volume inspect down >/dev/null
+t0=$(now)
+plugin_call List '{}' | jq -e '.Volumes | map(.Name) | index("down")' >/dev/null
+plugin_call Get '{"Name":"down"}' | jq -e '.Err == ""' >/dev/null
+secs=$(elapsed "$t0")
+log "List + Get with the server down: ${secs}s"
+awk -v s="$secs" 'BEGIN { exit !(s < 1.5) }' || fail "List + Get took ${secs}s with the server down"
+nfsd_start
+trap - EXIT
+assert_eq kept "$(docker run --rm -v down:/vol "$BUSYBOX" cat /vol/f)" "the data after the server came back"
+
+nfs_blackhole_on
+trap 'nfs_blackhole_off' EXIT
+t0=$(now)
+expect_fail docker run --rm -v down:/vol "$BUSYBOX" true
+secs=$(elapsed "$t0")
+log "docker run with port 2049 black-holed failed after ${secs}s"
+assert_contains "$OUT" "not answering" "the error"
+ms=$(last_mount_ms down)
+log "holdfastd answered the Mount in ${ms} ms (probe_timeout 3 s)"
+awk -v ms="$ms" 'BEGIN { exit !(ms >= 2900 && ms < 6000) }' || fail "Mount took ${ms} ms with a black-holed server"
+nfs_blackhole_off
+trap - EXIT
+assert_eq kept "$(docker run --rm -v down:/vol "$BUSYBOX" cat /vol/f)" "the data after the black hole"
