@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <holdfast/error.hpp>
+#include <holdfast/safe_path.hpp>
 
 #include "block_filesystem.hpp"
 
@@ -48,6 +49,11 @@ bool mountable_fs(const std::string& fs) {
 
 std::unique_ptr<Backend> make_backend(ConfigReader& config, BackendEnv& env) {
   IscsiConfig c = parse_config(config, env);
+  if (c.takeover.mode != TakeoverMode::never) {
+    // Where operators drop takeover files: it must exist for the `touch`
+    // that a refused Mount tells them to run.
+    ensure_directory(c.takeover_dir, 0700);
+  }
   return std::make_unique<IscsiBackend>(std::move(c), env.runner, env.mounter,
                                         std::make_unique<SystemDeviceOps>());
 }

@@ -284,10 +284,18 @@ AttachedLun KernelInitiator::attach(const std::string& target, int lun, std::uin
     throw *first_error;
   }
 
-  auto ours = our_sessions(target, deadline);
+  auto all = sessions(deadline);
+  std::vector<KernelSession> ours;
+  std::string seen;
+  for (const auto& s : all) {
+    seen += (seen.empty() ? "" : "; ") + s.target + " via " + s.portal + " iface " + s.iface;
+    if (s.target == target && s.iface == m_config.iface) {
+      ours.push_back(s);
+    }
+  }
   if (ours.empty()) {
     throw unavailable("iscsiadm reported a login to " + target + " but no session through interface \"" +
-                      m_config.iface + "\" exists");
+                      m_config.iface + "\" exists (sessions: " + (seen.empty() ? "none" : seen) + ")");
   }
   if (m_config.multipath == MultipathMode::off && ours.size() > 1) {
     ours.resize(1);

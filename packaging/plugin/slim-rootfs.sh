@@ -8,8 +8,8 @@
 # init-system-helpers' "usrmerge | usr-is-merged" with usrmerge, a perl
 # script, although the tree is merged already). build-rootfs.sh keeps ICU and
 # the hwdb sources from being unpacked; usrmerge and perl are purged cleanly
-# (usr-is-merged stays), python with its reverse dependencies left in place
-# (dpkg is never run in the plugin).
+# (usr-is-merged stays), python and perl-base with their reverse dependencies
+# left in place (dpkg is never run in the plugin).
 # The check at the end proves that every program in the rootfs still finds
 # its libraries, and that the tools holdfastd runs are there.
 set -euo pipefail
@@ -29,6 +29,11 @@ python=$(installed python3)
 if [[ -n $python ]]; then
   # shellcheck disable=SC2086  # one word per package
   chroot "$root" dpkg --purge --force-depends $python >/dev/null
+fi
+# perl-base (11 MB) is Essential only for maintainer scripts (debconf's);
+# nothing the plugin runs is written in perl.
+if [[ -n $(installed '^perl-base$') ]]; then
+  chroot "$root" dpkg --purge --force-remove-essential --force-depends perl-base >/dev/null 2>&1
 fi
 rm -f "$root/usr/lib/udev/hwdb.bin" "$root/lib/udev/hwdb.bin" "$root/etc/udev/hwdb.bin"
 rm -rf "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/* "$root"/var/log/* \

@@ -5,7 +5,8 @@
 # are in the host's state folder; `disable` is refused while the plugin is in
 # use; after a crash the engine restarts the plugin, which does not stack
 # another state bind and still serves the volume.
-# On success the plugin and volume pv1 stay for 11-managed-plugin-upgrade.sh.
+# On success the plugin and volume pv1 stay for 11-managed-plugin-upgrade.sh
+# (see lib.sh).
 passed=0
 trap '[[ $passed == 1 ]] || plugin_cleanup' EXIT
 plugin_cleanup
@@ -59,8 +60,7 @@ wait_for 30 docker volume inspect pv1
 log "plugin restarted by the engine (pid $(plugin_daemon_pid))"
 grep " /var/lib/docker/plugins/$id/[^ ]*/state " /proc/self/mountinfo
 assert_eq "$binds_before" "$(state_binds)" "state binds on the host after the restart"
-assert_eq "$(printf 'written-by-plugin\nfrom-running-container')" \
-  "$(docker run --rm -v pv1:/vol "$BUSYBOX" cat /vol/f)" "read after the plugin restart"
+assert_eq "$PV1_DATA" "$(docker run --rm -v pv1:/vol "$BUSYBOX" cat /vol/f)" "read after the plugin restart"
 docker rm -f pc1 >/dev/null
 
 # Without containers the volume still holds a reference: disable still refused.

@@ -1,8 +1,11 @@
 # Helpers for the packaging scenarios (sourced before each by scenario.sh).
-# The managed plugin is created by 10-managed-plugin.sh and, when that passes,
-# left installed for 11-managed-plugin-upgrade.sh, which removes it: creating
-# a plugin from a ~100 MB rootfs takes a minute or more under TCG, so the two
-# halves of its lifecycle share one creation instead of each paying for it.
+# The managed plugin's lifecycle is split over 10-managed-plugin.sh (create,
+# use, in use, crash), 11-managed-plugin-upgrade.sh (re-create, data intact)
+# and 12-managed-plugin-remove.sh (settings, rm): `docker plugin create` of a
+# ~90 MB rootfs takes 1.5 to 3 minutes under TCG on a busy host, so each file
+# stays within one scenario time limit. Each leaves the plugin (and volume
+# pv1) to the next when it passes; run alone, a scenario creates them first
+# (plugin_ensure).
 
 PKG_STAGE=/mnt/host/stage/packaging     # written by stage-host.sh on the host
 PLUGIN=holdfast/plugin:1
@@ -45,4 +48,18 @@ plugin_cleanup() {
     docker plugin rm -f "$PLUGIN" >/dev/null 2>&1 || true
   fi
   rm -rf /tmp/plugin-dir
+}
+
+PV1_DATA=$(printf 'written-by-plugin\nfrom-running-container')
+# The state an earlier scenario leaves: the plugin enabled, volume pv1 holding
+# $PV1_DATA in f. Made from scratch when missing (a scenario run alone).
+plugin_ensure() {
+  if plugin_installed && [[ $(plugin_enabled) == true ]] && docker volume inspect pv1 >/dev/null 2>&1; then
+    return 0
+  fi
+  log "no plugin left by the previous scenario: creating it"
+  plugin_cleanup
+  plugin_create /tmp/plugin-dir
+  docker volume create -d "$PLUGIN" pv1 >/dev/null
+  docker run --rm -v pv1:/vol "$BUSYBOX" sh -c 'printf "written-by-plugin\nfrom-running-container\n" >/vol/f'
 }
