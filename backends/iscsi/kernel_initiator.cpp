@@ -284,10 +284,10 @@ AttachedLun KernelInitiator::attach(const std::string& target, int lun, std::uin
     throw *first_error;
   }
 
-  auto all = sessions(deadline);
+  auto listed = sessions(deadline);
   std::vector<KernelSession> ours;
   std::string seen;
-  for (const auto& s : all) {
+  for (const auto& s : listed) {
     seen += (seen.empty() ? "" : "; ") + s.target + " via " + s.portal + " iface " + s.iface;
     if (s.target == target && s.iface == m_config.iface) {
       ours.push_back(s);

@@ -18,7 +18,7 @@
 #   VM_APT_SOURCES     apt sources files to use, space separated (default: the host's
 #                      /etc/apt/sources.list.d/debian.sources, else /etc/apt/sources.list)
 #   VM_REBUILD=1       ignore the cache
-#   VM_CACHE_KEEP      how many e2e images to keep (default 2, newest first)
+#   VM_CACHE_KEEP      how many e2e images to keep (default 4, newest first)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -98,5 +98,5 @@ echo "kernel=$kver rootfs_used_mb=$used_mb image_mb=$size_mb mmdebstrap_s=$t_mmd
 rm -rf "$out"
 trap - EXIT
 mv "$work" "$out"
-ls -1dt "$cache_root"/*/ | tail -n +$(( ${VM_CACHE_KEEP:-2} + 1 )) | xargs -r rm -rf
+ls -1dt "$cache_root"/*/ | tail -n +$(( ${VM_CACHE_KEEP:-4} + 1 )) | xargs -r rm -rf
 echo "$out"

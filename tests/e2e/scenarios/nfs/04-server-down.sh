@@ -19,16 +19,18 @@ assert_contains "$OUT" "Connection refused" "the error"
 ms=$(last_mount_ms down)
 log "holdfastd answered the Mount in ${ms} ms"
 awk -v ms="$ms" 'BEGIN { exit !(ms < 3000) }' || fail "Mount took ${ms} ms with the server stopped"
-# Get and List never touch the network: asked directly on the socket (the
-# docker CLI alone takes seconds under TCG), they answer at once.
+# Get and List never touch the network: holdfastd answers them at once
+# (its own timing, from its log: curl and the docker CLI alone take
+# seconds in an emulated guest).
 docker volume ls >/dev/null
 docker volume inspect down >/dev/null
-t0=$(now)
 plugin_call List '{}' | jq -e '.Volumes | map(.Name) | index("down")' >/dev/null
 plugin_call Get '{"Name":"down"}' | jq -e '.Err == ""' >/dev/null
-secs=$(elapsed "$t0")
-log "List + Get with the server down: ${secs}s"
-awk -v s="$secs" 'BEGIN { exit !(s < 1.5) }' || fail "List + Get took ${secs}s with the server down"
+list_ms=$(last_call_ms List)
+get_ms=$(last_call_ms Get)
+log "with the server down, holdfastd answered List in ${list_ms} ms and Get in ${get_ms} ms"
+awk -v a="$list_ms" -v b="$get_ms" 'BEGIN { exit !(a < 200 && b < 200) }' \
+    || fail "List/Get took ${list_ms}/${get_ms} ms with the server down"
 nfsd_start
 trap - EXIT
 assert_eq kept "$(docker run --rm -v down:/vol "$BUSYBOX" cat /vol/f)" "the data after the server came back"

@@ -28,3 +28,10 @@ last_mount_ms() {
     grep "VolumeDriver.Mount volume=\"$1\"" "$E2E_LOG_DIR/holdfastd.log" | tail -1 \
         | grep -oE 'id="[^"]*" [0-9.]+ms' | head -1 | sed -E 's/.* ([0-9.]+)ms$/\1/'
 }
+
+# Duration in ms of holdfastd's last answer to ENDPOINT (List, Get, ...),
+# from its log ("... VolumeDriver.List 0.1ms ok").
+last_call_ms() {
+    grep "VolumeDriver.$1 " "$E2E_LOG_DIR/holdfastd.log" | tail -1 \
+        | grep -oE '[0-9.]+ms (ok|error)' | head -1 | sed -E 's/ms .*//'
+}
