@@ -50,22 +50,7 @@ std::string SystemDeviceOps::read(const std::string& path) {
   if (!fd) {
     throw from_errno("open " + path, errno);
   }
-  std::string out(k_max_read, '\0');
-  std::size_t got = 0;
-  while (got < out.size()) {
-    ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw from_errno("read " + path, errno);
-    }
-    if (n == 0) {
-      break;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  out.resize(got);
+  std::string out = read_bounded(fd, k_max_read, "read " + path);
   return rtrim(out);
 }
 

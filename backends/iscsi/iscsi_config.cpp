@@ -60,22 +60,7 @@ std::string read_small_file(const std::string& path, bool secret) {
   if (st.st_size > static_cast<off_t>(k_max_secret_file)) {
     throw invalid_argument(path + " is larger than " + std::to_string(k_max_secret_file) + " bytes");
   }
-  std::string out(k_max_secret_file + 1, '\0');
-  std::size_t got = 0;
-  while (got < out.size()) {
-    ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw from_errno("cannot read " + path, errno);
-    }
-    if (n == 0) {
-      break;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  out.resize(got);
+  std::string out = read_bounded(fd, k_max_secret_file + 1, "cannot read " + path);
   return out;
 }
 

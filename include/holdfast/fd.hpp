@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <cstddef>
+#include <string>
 #include <utility>
 
 namespace holdfast {
@@ -38,5 +40,10 @@ class Fd {
  private:
   int m_fd = -1;
 };
+
+// Reads from `fd` until end of file or `max_bytes`, retrying EINTR. Throws
+// holdfast::Error "<what>: <strerror>" on a read error. Used where a backend
+// reads small files (sysfs attributes, secret files) without src/sys.
+std::string read_bounded(const Fd& fd, std::size_t max_bytes, const std::string& what);
 
 }  // namespace holdfast
