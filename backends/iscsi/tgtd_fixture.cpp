@@ -51,8 +51,10 @@ bool Tgtd::available() {
 Tgtd::Tgtd() {
   m_port = free_tcp_port();
   // tgtd's management "port" names a unix socket, /var/run/tgtd/socket.N:
-  // pick one no other tgtd uses.
-  for (int candidate = 20000 + static_cast<int>(::getpid() % 20000);; ++candidate) {
+  // pick one no other tgtd uses. tgtadm accepts -C values up to 32767 only,
+  // so the pid-derived start stays below that (and the search wraps).
+  for (int step = 0, start = 20000 + static_cast<int>(::getpid() % 12000);; ++step) {
+    int candidate = 20000 + (start - 20000 + step) % 12768;
     if (::access(control_socket(candidate).c_str(), F_OK) != 0) {
       m_control_port = candidate;
       break;
