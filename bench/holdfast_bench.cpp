@@ -329,6 +329,7 @@ class Daemon {
                                               "    base_dir: "
                                            << root << "/volumes\n";
     m_argv = {paths.daemon, "--config",     root + "/holdfast.yaml", "--socket", m_socket,
+              "--admin-socket", root + "/admin.sock",
               "--state-dir", root + "/state", "--mount-root",          root + "/mounts"};
   }
 

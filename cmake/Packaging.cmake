@@ -1,5 +1,5 @@
 # The Debian package (.deb) of holdfast, made by CPack from the install rules:
-# holdfastd (and the holdfast CLI once it has an install rule), the config as
+# holdfastd and the holdfast CLI (src/cli), the config as
 # a conffile, the systemd units, the docs, and the maintainer scripts in
 # packaging/deb/ (enable the socket unit; purge removes /etc/holdfast only,
 # never the state in /var/lib/holdfast).
@@ -82,7 +82,7 @@ The package enables holdfast.socket (socket activation, so Docker may start
 first). Configuration: /etc/holdfast/holdfast.yaml. Volume state lives in
 /var/lib/holdfast and is never removed by the package, not even on purge.")
 # Library dependencies come from dpkg-shlibdeps on the installed binaries
-# (holdfastd, and holdfast once installed); the rest is declared here.
+# (holdfastd and holdfast); the rest is declared here.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "init-system-helpers (>= 1.54~)")
 # Tools the backends run, each needed only by its backend (local needs none).

@@ -5,7 +5,8 @@
 #
 # Installs what the tests need (Debian packages), builds with warnings as
 # errors, then runs each layer: unit, protocol, integration (real nfs-ganesha
-# and tgtd on 127.0.0.1), crash (SIGKILL of the real daemon), and the
+# and tgtd on 127.0.0.1), crash (SIGKILL of the real daemon), the same
+# suites under ASan+UBSan and TSan, a bounded fuzzing pass, and the
 # end-to-end suite in a VM with a real kernel and Docker engine. Ends with one
 # line "test-all: N passed, N failed".
 set -uo pipefail
@@ -46,6 +47,15 @@ fi
 for label in unit protocol integration crash; do
   step "$label" ctest --test-dir "$build" -L "^$label\$" --output-on-failure --timeout 300
 done
+
+# The same suites under sanitizers, each in its own build tree, and a short
+# fuzzing pass (docs/reliability.md, "Sanitizers" and "Fuzzing"):
+#   asan  ASan+UBSan build, every unit, protocol and integration test;
+#   tsan  TSan build of the volume manager's and the protocol suites;
+#   fuzz  every libFuzzer target of tests/fuzz for 25 s (clang-14).
+step asan "$src/scripts/sanitizers.sh" asan "$build-asan"
+step tsan "$src/scripts/sanitizers.sh" tsan "$build-tsan"
+step fuzz "$src/tests/fuzz/run.sh" --build --build-dir "$build-fuzz" 25
 
 if ((skip_e2e)); then
   echo "=== e2e: skipped (--skip-e2e)"

@@ -35,6 +35,9 @@ class DeviceOps {
   virtual std::optional<std::chrono::system_clock::time_point> modified_at(const std::string& path) = 0;
   // Removes a file; succeeds when it does not exist.
   virtual void remove(const std::string& path) = 0;
+  // Creates a file (mode 0600, empty) or sets its modification time to now:
+  // the operator's takeover file. Throws.
+  virtual void touch_file(const std::string& path) = 0;
   // PERSISTENT RESERVE OUT, REGISTER AND IGNORE EXISTING KEY with
   // `new_key` (0 unregisters) sent through SG_IO on `device`. Retries UNIT
   // ATTENTION. Throws conflict on RESERVATION CONFLICT, else unavailable.
@@ -49,6 +52,7 @@ class SystemDeviceOps : public DeviceOps {
   void write(const std::string& path, const std::string& data) override;
   std::optional<std::chrono::system_clock::time_point> modified_at(const std::string& path) override;
   void remove(const std::string& path) override;
+  void touch_file(const std::string& path) override;
   void register_key(const std::string& device, std::uint64_t new_key, Deadline deadline) override;
 };
 

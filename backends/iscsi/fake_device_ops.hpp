@@ -91,6 +91,11 @@ class FakeDeviceOps : public DeviceOps {
     m_removed.push_back(path);
   }
 
+  void touch_file(const std::string& path) override {
+    std::lock_guard lock(m_mutex);
+    m_mtimes[path] = std::chrono::system_clock::now();
+  }
+
   void register_key(const std::string& device, std::uint64_t key, Deadline /*deadline*/) override {
     KeyHook hook;
     {

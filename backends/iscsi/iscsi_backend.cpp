@@ -359,6 +359,10 @@ nlohmann::json IscsiBackend::status(const VolumeRecord& record) const {
   if (record.backend_data.contains("capacity")) {
     s["capacity"] = record.backend_data["capacity"];
   }
+  // From the claim label (a shared backend: every host sees who made it).
+  if (!record.created_by.empty()) {
+    s["created_by"] = record.created_by;
+  }
   // How the last attach on this host went (timings, whether it formatted).
   for (const char* key : {"last_attach", "taken_over_from"}) {
     if (record.backend_data.contains(key)) {
@@ -511,6 +515,56 @@ void IscsiBackend::refresh(Deadline deadline) {
                    e.what());
     }
   }
+}
+
+nlohmann::json IscsiBackend::operator_action(std::string_view verb, VolumeRecord& record,
+                                             const nlohmann::json& /*args*/, Deadline /*deadline*/) {
+  if (verb != "release" && verb != "takeover") {
+    throw unsupported_verb(type(), verb);
+  }
+  if (m_config.takeover.mode == TakeoverMode::never) {
+    throw conflict("the takeover policy of backend \"" + m_config.instance +
+                   "\" is \"never\": a LUN held by another host is never taken over; detach it on that host, "
+                   "or set `takeover: operator` (docs/backends/iscsi.md, \"Fencing\")");
+  }
+  std::string holder;
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_held.count(record.name) != 0) {
+      throw invalid_argument("the volume is attached on this host (" + m_config.host_id +
+                             "): there is nothing to take over");
+    }
+    if (auto it = m_facts.find(record.name); it != m_facts.end()) {
+      holder = it->second.holder;
+    }
+  }
+  const std::string file = m_config.takeover_dir + "/" + record.name;
+  m_devices->touch_file(file);
+  spdlog::warn("iscsi {}: operator released volume \"{}\" for takeover by this host ({}; holder: {})",
+               m_config.instance, record.name, file, holder.empty() ? "none known" : holder);
+  return {{"takeover_file", file},
+          {"valid_for_seconds", std::chrono::duration_cast<std::chrono::seconds>(k_takeover_file_validity).count()},
+          {"policy", m_config.takeover.text()},
+          {"holder", holder},
+          {"next", "the next mount of this volume on this host takes its LUN over (the file is then deleted)"}};
+}
+
+nlohmann::json IscsiBackend::backend_status() const {
+  nlohmann::json out = {{"target", m_config.target}, {"takeover", m_config.takeover.text()}};
+  std::lock_guard lock(m_mutex);
+  nlohmann::json held = nlohmann::json::array();
+  for (const auto& [volume, lun] : m_held) {
+    held.push_back({{"volume", volume}, {"lun", lun}});
+  }
+  out["held_here"] = std::move(held);
+  if (!m_pending_release.empty()) {
+    std::string names;
+    for (const auto& [volume, lun] : m_pending_release) {
+      names += (names.empty() ? "" : ", ") + volume + " (LUN " + std::to_string(lun) + ")";
+    }
+    out["warning"] = "reservations not released yet after a detach (retried by every refresh): " + names;
+  }
+  return out;
 }
 
 }  // namespace holdfast::iscsi

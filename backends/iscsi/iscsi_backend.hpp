@@ -53,6 +53,15 @@ class IscsiBackend : public Backend {
   nlohmann::json status(const VolumeRecord& record) const override;
   std::optional<std::vector<VolumeRecord>> discover(Deadline deadline) override;
   void refresh(Deadline deadline) override;
+  // Target, takeover policy, volumes held here, releases still pending.
+  nlohmann::json backend_status() const override;
+  // "release" (alias "takeover"): the operator's go-ahead to take the LUN
+  // over from a holder known to be down. Touches the takeover file that
+  // the `operator` and `grace` policies honour (valid for one hour); the
+  // next Mount on this host preempts the holder and deletes the file.
+  // Refused under the policy `never` and for a volume attached here.
+  nlohmann::json operator_action(std::string_view verb, VolumeRecord& record, const nlohmann::json& args,
+                                 Deadline deadline) override;
 
   const IscsiConfig& config() const { return m_config; }
   std::uint64_t key() const { return m_control.key(); }

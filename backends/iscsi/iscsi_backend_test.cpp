@@ -20,10 +20,13 @@ namespace {
 struct Fixture {
   holdfast::test::FakeRunner runner;
   holdfast::test::FakeMounter mounter;
+  iscsi::test::FakeDeviceOps* devices = nullptr;
   std::unique_ptr<IscsiBackend> backend;
 
-  Fixture() {
+  explicit Fixture(TakeoverMode takeover = TakeoverMode::never) {
     IscsiConfig c;
+    c.takeover.mode = takeover;
+    c.takeover_dir = "/state/backends/san/takeover";
     c.instance = "san";
     c.host_id = "node-a";
     // Nothing may be contacted: the cases below must not need the target.
@@ -32,8 +35,9 @@ struct Fixture {
     c.initiator_name = "iqn.2024-01.io.holdfast:node-a";
     c.luns = {1, 2, 3, 10};
     c.io_timeout = std::chrono::milliseconds(500);
-    backend = std::make_unique<IscsiBackend>(std::move(c), runner, mounter,
-                                             std::make_unique<iscsi::test::FakeDeviceOps>());
+    auto fake = std::make_unique<iscsi::test::FakeDeviceOps>();
+    devices = fake.get();
+    backend = std::make_unique<IscsiBackend>(std::move(c), runner, mounter, std::move(fake));
   }
 };
 
@@ -89,6 +93,18 @@ TEST_CASE("attach of a volume already mounted at its target returns without the 
   CHECK(s["lun"] == 2);
 }
 
+TEST_CASE("Status names the host that created the volume, from memory", "[backend]") {
+  Fixture f;
+  VolumeRecord r;
+  r.name = "shared";
+  r.backend_data = {{"lun", 3}};
+  CHECK_FALSE(f.backend->status(r).contains("created_by"));
+  r.created_by = "node-b";  // as discovery sets it from the claim label
+  auto s = f.backend->status(r);
+  CHECK(s["created_by"] == "node-b");
+  CHECK(f.runner.calls().empty());
+}
+
 TEST_CASE("detach of a volume this backend never attached does nothing", "[backend]") {
   Fixture f;
   VolumeRecord r;
@@ -99,4 +115,44 @@ TEST_CASE("detach of a volume this backend never attached does nothing", "[backe
   auto s = f.backend->status(r);
   CHECK(s["holder"] == "");
   CHECK(s["target"] == "iqn.2024-01.io.holdfast:pool");
+}
+
+TEST_CASE("operator verb release: touches the takeover file the policy honours", "[backend]") {
+  VolumeRecord r;
+  r.name = "v";
+  r.backend_data = {{"lun", 2}};
+  Deadline d = Deadline::after(std::chrono::seconds(5));
+  {
+    Fixture f(TakeoverMode::operator_);
+    auto result = f.backend->operator_action("release", r, nlohmann::json::object(), d);
+    CHECK(result["takeover_file"] == "/state/backends/san/takeover/v");
+    CHECK(result["valid_for_seconds"] == 3600);
+    CHECK(result["policy"] == "operator");
+    CHECK(f.devices->modified_at("/state/backends/san/takeover/v"));
+    CHECK_NOTHROW(f.backend->operator_action("takeover", r, nlohmann::json::object(), d));
+    CHECK_THROWS_WITH(f.backend->operator_action("resize", r, nlohmann::json::object(), d),
+                      Catch::Contains("has no operator verb \"resize\""));
+    CHECK(f.backend->backend_status()["takeover"] == "operator");
+  }
+  {
+    Fixture f(TakeoverMode::never);
+    try {
+      f.backend->operator_action("release", r, nlohmann::json::object(), d);
+      FAIL("accepted under the policy never");
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::conflict);
+      CHECK_THAT(e.what(), Catch::Contains("\"never\""));
+    }
+    CHECK_FALSE(f.devices->modified_at("/state/backends/san/takeover/v"));
+  }
+  {
+    // Attached here (as after a restart): nothing to take over.
+    Fixture f(TakeoverMode::operator_);
+    r.mountpoint = "/mnt/v";
+    f.mounter.add_mount("/dev/sdb", "/mnt/v", "ext4");
+    REQUIRE(f.backend->is_attached(r));
+    CHECK_THROWS_WITH(f.backend->operator_action("release", r, nlohmann::json::object(), d),
+                      Catch::Contains("attached on this host"));
+    CHECK(f.backend->backend_status()["held_here"].size() == 1);
+  }
 }

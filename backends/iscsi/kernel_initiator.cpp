@@ -84,8 +84,14 @@ std::timed_mutex& session_mutex() {
 }  // namespace
 
 std::vector<KernelSession> parse_sessions(const std::string& text) {
+  // iscsiadm prints the portal lines only when the portal changes: a second
+  // session to the same target and portal (another iface: a second holdfastd
+  // on this host, or the operator's own) follows with just an empty line. So
+  // a session starts at "Current Portal:" or, without one, at the next
+  // "Iface Name:" (printed once per session at -P 1 and above).
   std::vector<KernelSession> out;
   std::string target;
+  std::string portal;  // the last persistent portal printed
   int current_lun = -1;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -98,16 +104,25 @@ std::vector<KernelSession> parse_sessions(const std::string& text) {
     if (starts(line, "Target: ")) {
       std::string rest = line.substr(8);
       target = rest.substr(0, rest.find(' '));
+      portal.clear();
     } else if (starts(line, "Current Portal: ")) {
       KernelSession s;
       s.target = target;
+      out.push_back(s);
+      current_lun = -1;
+    } else if (starts(line, "Iface Name: ") && !out.empty() && !out.back().iface.empty()) {
+      KernelSession s;  // the next session on the same portal
+      s.target = target;
+      s.portal = portal;
+      s.iface = line.substr(12);
       out.push_back(s);
       current_lun = -1;
     } else if (out.empty()) {
       continue;
     } else if (starts(line, "Persistent Portal: ")) {
       std::string p = line.substr(19);
-      out.back().portal = p.substr(0, p.rfind(','));
+      portal = p.substr(0, p.rfind(','));
+      out.back().portal = portal;
     } else if (starts(line, "Iface Name: ")) {
       out.back().iface = line.substr(12);
     } else if (starts(line, "SID: ")) {

@@ -95,6 +95,68 @@ std::size_t index_of(const std::vector<std::string>& v, const std::string& s) {
 
 }  // namespace
 
+// Two sessions to one portal through two ifaces (two holdfastd on one host),
+// as open-iscsi 2.1.8 prints them: the second one has no portal lines.
+const char* k_same_portal_p3 = R"(iSCSI Transport Class version 2.0-870
+version 2.1.8
+Target: iqn.2024-01.io.holdfast:e2e (non-flash)
+	Current Portal: 127.0.0.1:3260,1
+	Persistent Portal: 127.0.0.1:3260,1
+		**********
+		Interface:
+		**********
+		Iface Name: holdfast
+		Iface Transport: tcp
+		SID: 1
+		iSCSI Connection State: LOGGED IN
+		************************
+		Attached SCSI devices:
+		************************
+		Host Number: 2	State: running
+		scsi2 Channel 00 Id 0 Lun: 1
+			Attached scsi disk sda		State: running
+
+		**********
+		Interface:
+		**********
+		Iface Name: holdfast-b
+		Iface Transport: tcp
+		SID: 2
+		iSCSI Connection State: LOGGED IN
+		************************
+		Attached SCSI devices:
+		************************
+		Host Number: 3	State: running
+	Current Portal: 127.0.0.1:3261,1
+	Persistent Portal: 127.0.0.1:3261,1
+		**********
+		Interface:
+		**********
+		Iface Name: holdfast
+		SID: 3
+		Host Number: 4	State: running
+		scsi4 Channel 00 Id 0 Lun: 8
+			Attached scsi disk sdb		State: running
+)";
+
+TEST_CASE("a second session on the same portal is its own session", "[kernel]") {
+  auto s = parse_sessions(k_same_portal_p3);
+  REQUIRE(s.size() == 3);
+  CHECK(s[0].iface == "holdfast");
+  CHECK(s[0].sid == 1);
+  CHECK(s[0].host == 2);
+  CHECK(s[0].disks == std::map<int, std::string>{{1, "sda"}});
+  CHECK(s[1].target == "iqn.2024-01.io.holdfast:e2e");
+  CHECK(s[1].portal == "127.0.0.1:3260");
+  CHECK(s[1].iface == "holdfast-b");
+  CHECK(s[1].sid == 2);
+  CHECK(s[1].host == 3);
+  CHECK(s[1].disks.empty());
+  CHECK(s[2].portal == "127.0.0.1:3261");
+  CHECK(s[2].iface == "holdfast");
+  CHECK(s[2].disks == std::map<int, std::string>{{8, "sdb"}});
+}
+
 TEST_CASE("iscsiadm -P 3 output is parsed into sessions, LUNs and disks", "[kernel]") {
   auto s = parse_sessions(k_sample_p3);
   REQUIRE(s.size() == 3);

@@ -73,6 +73,18 @@ bool is_half_made(const LvInfo& lv) {
   return lv.tag_value(k_incomplete_tag_prefix).has_value();
 }
 
+// Sets out["warning"] to the warnings joined with "; ", if any.
+void put_warnings(nlohmann::json& out, const std::vector<std::string>& warnings) {
+  if (warnings.empty()) {
+    return;
+  }
+  std::string joined;
+  for (const auto& w : warnings) {
+    joined += (joined.empty() ? "" : "; ") + w;
+  }
+  out["warning"] = joined;
+}
+
 double round2(double value) {
   return std::round(value * 100.0) / 100.0;
 }
@@ -730,6 +742,22 @@ void LvmBackend::forget_mount(const std::string& volume) {
 // ---------------------------------------------------------------------------
 // Status, refresh
 
+void LvmBackend::add_health_warnings_locked(bool thin, std::vector<std::string>& warnings) const {
+  if (thin && m_pool && m_pool_warned) {
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "thin pool %.1f%% full (data), %.1f%% (metadata): at or above the %d%% warning threshold",
+                  m_pool->data_percent.value_or(0), m_pool->metadata_percent.value_or(0),
+                  m_config.pool_warning_percent);
+    warnings.emplace_back(text);
+  } else if (thin && !m_pool && m_have_report) {
+    warnings.push_back("thin pool " + m_config.volume_group + "/" + m_config.thin_pool + " not found");
+  }
+  if (!m_report_error.empty()) {
+    warnings.push_back(m_report_error);
+  }
+}
+
 nlohmann::json LvmBackend::status(const VolumeRecord& record) const {
   nlohmann::json out = nlohmann::json::object();
   std::optional<Placement> p;
@@ -773,26 +801,9 @@ nlohmann::json LvmBackend::status(const VolumeRecord& record) const {
     if (m_pool->metadata_percent) {
       out["pool_metadata_percent"] = round2(*m_pool->metadata_percent);
     }
-    if (m_pool_warned) {
-      char text[200];
-      std::snprintf(text, sizeof text, "thin pool %.1f%% full (data), %.1f%% (metadata): at or above the %d%% warning threshold",
-                    m_pool->data_percent.value_or(0), m_pool->metadata_percent.value_or(0),
-                    m_config.pool_warning_percent);
-      warnings.emplace_back(text);
-    }
-  } else if (thin && m_have_report) {
-    warnings.push_back("thin pool " + m_config.volume_group + "/" + m_config.thin_pool + " not found");
   }
-  if (!m_report_error.empty()) {
-    warnings.push_back(m_report_error);
-  }
-  if (!warnings.empty()) {
-    std::string joined;
-    for (const auto& w : warnings) {
-      joined += (joined.empty() ? "" : "; ") + w;
-    }
-    out["warning"] = joined;
-  }
+  add_health_warnings_locked(thin, warnings);
+  put_warnings(out, warnings);
   return out;
 }
 
@@ -890,6 +901,42 @@ ResizeResult LvmBackend::resize(VolumeRecord& record, std::string_view size_text
     result.fs_grow_pending = true;
   }
   return result;
+}
+
+nlohmann::json LvmBackend::operator_action(std::string_view verb, VolumeRecord& record, const nlohmann::json& args,
+                                           Deadline deadline) {
+  if (verb != "resize") {
+    throw unsupported_verb(type(), verb);
+  }
+  auto size = args.find("size");
+  if (size == args.end() || !size->is_string() || size->get<std::string>().empty()) {
+    throw invalid_argument("resize needs a size such as \"20G\"");
+  }
+  ResizeResult r = resize(record, size->get<std::string>(), deadline);
+  return {{"old_size", r.old_size},   {"new_size", r.new_size},   {"lv_extended", r.lv_extended},
+          {"fs_grown", r.fs_grown},   {"fs_grow_pending", r.fs_grow_pending}};
+}
+
+nlohmann::json LvmBackend::backend_status() const {
+  nlohmann::json out = {{"volume_group", m_config.volume_group}, {"type", m_config.thin() ? "thin" : "thick"}};
+  std::lock_guard lock(m_mutex);
+  if (m_config.thin()) {
+    out["thin_pool"] = m_config.volume_group + "/" + m_config.thin_pool;
+    if (m_pool && m_pool->data_percent) {
+      out["pool_data_percent"] = round2(*m_pool->data_percent);
+    }
+    if (m_pool && m_pool->metadata_percent) {
+      out["pool_metadata_percent"] = round2(*m_pool->metadata_percent);
+    }
+    out["pool_warning_percent"] = m_config.pool_warning_percent;
+  }
+  if (!m_have_report) {
+    out["note"] = "no LVM report yet (the first refresh has not run)";
+  }
+  std::vector<std::string> warnings;
+  add_health_warnings_locked(m_config.thin(), warnings);
+  put_warnings(out, warnings);
+  return out;
 }
 
 // ---------------------------------------------------------------------------

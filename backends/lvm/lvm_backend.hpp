@@ -13,7 +13,8 @@
 //   detach       umount (lazy as a last resort); optional lvchange -an.
 //   status       memory only: the last `lvs` report and statvfs of mounted
 //                volumes, both refreshed by refresh().
-//   resize       (operator CLI) lvextend + online resize2fs / xfs_growfs;
+//   resize       (operator verb "resize": `holdfast resize` through the
+//                admin socket) lvextend + online resize2fs / xfs_growfs;
 //                shrinking is refused.
 // Every command runs through the CommandRunner with an argv and a deadline.
 // The LV of a volume is found by the names kept in record.backend_data
@@ -93,6 +94,12 @@ class LvmBackend final : public Backend {
   bool is_attached(const VolumeRecord& record) override;
   nlohmann::json status(const VolumeRecord& record) const override;
   void refresh(Deadline deadline) override;
+  // The thin pool's fill (thin backends) and the last report error.
+  nlohmann::json backend_status() const override;
+  // "resize" with {"size": "20G"}: resize() below, answered as
+  // {"old_size", "new_size" (bytes), "lv_extended", "fs_grown", "fs_grow_pending"}.
+  nlohmann::json operator_action(std::string_view verb, VolumeRecord& record, const nlohmann::json& args,
+                                 Deadline deadline) override;
 
   // Grows the volume to `size` (written as for `-o size=`): lvextend, then,
   // when it is mounted (record.mountpoint), an online resize2fs/xfs_growfs;
@@ -147,6 +154,9 @@ class LvmBackend final : public Backend {
   void forget_mount(const std::string& volume);
   void update_cache(const std::vector<LvInfo>& lvs);
   std::string log_prefix() const;
+  // Appends the instance's health warnings (thin pool over the threshold
+  // or missing, when `thin`; the last report's error); m_mutex held.
+  void add_health_warnings_locked(bool thin, std::vector<std::string>& warnings) const;
 
   LvmConfig m_config;
   LvNamer m_namer;

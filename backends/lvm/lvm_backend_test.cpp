@@ -892,6 +892,32 @@ TEST_CASE("lvm: resize grows a mounted volume online", "[lvm][backend]") {
   CHECK(f.backend->status(r)["size"] == "2 GiB");
 }
 
+TEST_CASE("lvm: the operator verb resize answers what resize() did", "[lvm][backend]") {
+  Fixture f;
+  VolumeRecord r = f.created("a", {{"size", "1G"}});
+  f.runner.on(k_lvs, 0, report({{"hf-a", k_gib_, "-wi-a-----", "holdfast,holdfast.volume=a,holdfast.fs=ext4"}}));
+  nlohmann::json result = f.backend->operator_action("resize", r, {{"size", "2G"}}, Fixture::deadline());
+  CHECK(result == nlohmann::json{{"old_size", k_gib_},       {"new_size", 2 * k_gib_}, {"lv_extended", true},
+                                 {"fs_grown", false},        {"fs_grow_pending", true}});
+  CHECK(r.backend_data.value("grow_fs", false));  // not mounted: grows at the next mount
+  CHECK(kind_of([&] { f.backend->operator_action("resize", r, nlohmann::json::object(), Fixture::deadline()); }) ==
+        ErrorKind::invalid_argument);
+  CHECK(kind_of([&] { f.backend->operator_action("release", r, nlohmann::json::object(), Fixture::deadline()); }) ==
+        ErrorKind::invalid_argument);
+}
+
+TEST_CASE("lvm: backend_status reports the thin pool's fill and warning", "[lvm][backend]") {
+  Fixture f(k_thin_config);
+  CHECK(f.backend->backend_status().contains("note"));  // no report yet
+  f.runner.on(k_lvs, 0, report({{"pool", 10 * k_gib_, "twi-aotz--", "", "", "85.00", "10.00"}}));
+  f.backend->refresh(Fixture::deadline());
+  nlohmann::json status = f.backend->backend_status();
+  CHECK(status["thin_pool"] == "vg0/pool");
+  CHECK(status["pool_data_percent"] == 85.0);
+  CHECK(status["pool_warning_percent"] == 80);
+  CHECK(status["warning"] == "thin pool 85.0% full (data), 10.0% (metadata): at or above the 80% warning threshold");
+}
+
 TEST_CASE("lvm: resize of xfs grows through the mountpoint", "[lvm][backend]") {
   Fixture f;
   VolumeRecord r = f.created("x", {{"size", "1G"}, {"fs", "xfs"}});

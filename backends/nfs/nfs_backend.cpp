@@ -91,6 +91,18 @@ std::string options_text(const Options& options) {
   throw e;
 }
 
+// The entries of `dir`, none when it does not exist.
+std::vector<NfsDirEntry> entries_or_none(NfsContext& nfs, const std::string& dir, Deadline deadline) {
+  try {
+    return nfs.list(dir, k_purge_list_limit, deadline);
+  } catch (const NfsError& e) {
+    if (has_code(e, ENOENT)) {
+      return {};
+    }
+    throw;
+  }
+}
+
 std::string format_bytes(std::uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   double value = static_cast<double>(bytes);
@@ -629,21 +641,74 @@ bool NfsBackend::purge_tree(NfsContext& nfs, const std::string& root, Deadline b
 }
 
 void NfsBackend::purge_trash(NfsContext& nfs, Deadline deadline) const {
-  std::vector<NfsDirEntry> entries;
-  try {
-    entries = nfs.list(m_layout.trash_dir(), k_purge_list_limit, deadline);
-  } catch (const NfsError& e) {
-    if (has_code(e, ENOENT)) {
-      return;
-    }
-    throw;
-  }
-  for (const auto& entry : entries) {
+  for (const auto& entry : entries_or_none(nfs, m_layout.trash_dir(), deadline)) {
     if (entry.name.rfind(k_delete_prefix, 0) != 0) {
       continue;  // archived volumes stay
     }
     if (!purge_tree(nfs, m_layout.trash_dir() + "/" + entry.name, deadline, deadline)) {
       return;
+    }
+  }
+}
+
+namespace {
+
+// The pid in a staging entry "<volume>.<host>.<pid>.<16 hex>.json|.dir"
+// (unique_suffix()) made by host `host` (file_name_safe form); nullopt for
+// any other name.
+std::optional<long> staging_pid(std::string_view entry, const std::string& host) {
+  for (std::string_view suffix : {".json", ".dir"}) {
+    if (entry.size() > suffix.size() && entry.substr(entry.size() - suffix.size()) == suffix) {
+      entry.remove_suffix(suffix.size());
+      auto random = entry.rfind('.');
+      if (random == std::string_view::npos || entry.size() - random - 1 != 16) {
+        return std::nullopt;
+      }
+      entry = entry.substr(0, random);
+      auto dot = entry.rfind('.');
+      const std::string_view digits = dot == std::string_view::npos ? std::string_view() : entry.substr(dot + 1);
+      if (digits.empty() || digits.size() > 9 ||
+          !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return std::nullopt;
+      }
+      const long pid = std::stol(std::string(digits));
+      entry = entry.substr(0, dot);
+      const std::string marker = "." + host;
+      if (entry.size() <= marker.size() || entry.substr(entry.size() - marker.size()) != marker) {
+        return std::nullopt;
+      }
+      return pid;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void NfsBackend::purge_stale_staging(NfsContext& nfs, Deadline deadline) const {
+  const auto entries = entries_or_none(nfs, m_layout.staging_dir(), deadline);
+  // One holdfastd per host: an entry of this host made by another pid was
+  // left by a process that died between its steps (the same pid reused is
+  // merely left for later). Records are files, staging directories empty.
+  const std::string host = file_name_safe(m_host_id);
+  const long self = static_cast<long>(::getpid());
+  for (const auto& entry : entries) {
+    auto pid = staging_pid(entry.name, host);
+    if (!pid || *pid == self) {
+      continue;
+    }
+    const std::string path = m_layout.staging_dir() + "/" + entry.name;
+    try {
+      if (entry.name.size() > 4 && entry.name.compare(entry.name.size() - 4, 4, ".dir") == 0) {
+        nfs.rmdir(path, deadline);
+      } else {
+        nfs.unlink(path, deadline);
+      }
+      spdlog::info("nfs {}: removed {}, left by an earlier holdfastd on this host", m_instance, path);
+    } catch (const NfsError& e) {
+      if (!has_code(e, ENOENT)) {
+        spdlog::warn("nfs {}: cannot remove stale staging entry {}: {}", m_instance, path, e.what());
+      }
     }
   }
 }
@@ -886,6 +951,7 @@ void NfsBackend::refresh(Deadline deadline) {
       m_capacity.error.clear();
     }
     purge_trash(nfs, d);
+    purge_stale_staging(nfs, d);
   } catch (const Error& e) {
     std::lock_guard lock(m_mutex);
     m_capacity.error = e.what();

@@ -99,6 +99,9 @@ class NfsBackend final : public Backend {
   std::chrono::milliseconds creator_grace(const VolumeMetadata& existing) const;
   bool purge_tree(NfsContext& nfs, const std::string& root, Deadline budget, Deadline deadline) const;
   void purge_trash(NfsContext& nfs, Deadline deadline) const;
+  // Removes this host's staging entries left by an earlier holdfastd
+  // process (one killed mid-Create); other hosts clean up their own.
+  void purge_stale_staging(NfsContext& nfs, Deadline deadline) const;
   void default_probe(const std::string& volume_path, Deadline deadline) const;
   std::string unique_suffix() const;
 

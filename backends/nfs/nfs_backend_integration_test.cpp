@@ -551,6 +551,30 @@ TEST_CASE("nfs integration: root_squash is explained, anonuid exports work", "[n
   }
 }
 
+// Regression (found by the crash torture, tests/crash): every holdfastd
+// killed mid-Create left its temporary record or directory in .holdfast/tmp,
+// and nothing ever removed them.
+TEST_CASE("nfs integration: refresh removes this host's staging leftovers of earlier processes",
+          "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  Host h("host-a", config("/stale-tmp"));
+  VolumeRecord r = record("v");
+  h.backend->provision(r, Deadline::after(30s));
+  const std::string tmp = server().export_dir() + "/stale-tmp/.holdfast/tmp/";
+  const std::string mine = std::to_string(::getpid());
+  std::ofstream(tmp + "a.b.host-a.999999.0123456789abcdef.json") << "{}";   // dead process of this host
+  fs::create_directory(tmp + "c.host-a.999999.0123456789abcdef.dir");     // its staging directory
+  std::ofstream(tmp + "d.host-a." + mine + ".0123456789abcdef.json") << "{}";  // this process: in flight
+  std::ofstream(tmp + "e.host-b.999999.0123456789abcdef.json") << "{}";   // another host's
+  std::ofstream(tmp + "notes.txt") << "not ours";
+  h.backend->refresh(Deadline::after(30s));
+  CHECK_FALSE(fs::exists(tmp + "a.b.host-a.999999.0123456789abcdef.json"));
+  CHECK_FALSE(fs::exists(tmp + "c.host-a.999999.0123456789abcdef.dir"));
+  CHECK(fs::exists(tmp + "d.host-a." + mine + ".0123456789abcdef.json"));
+  CHECK(fs::exists(tmp + "e.host-b.999999.0123456789abcdef.json"));
+  CHECK(fs::exists(tmp + "notes.txt"));
+}
+
 TEST_CASE("nfs integration: status shows capacity from the refresh cache", "[nfs][integration]") {
   REQUIRE_GANESHA();
   Host h("host-a", config("/status"));

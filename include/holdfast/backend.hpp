@@ -27,6 +27,7 @@
 
 #include <holdfast/config_reader.hpp>
 #include <holdfast/deadline.hpp>
+#include <holdfast/error.hpp>
 #include <holdfast/host.hpp>
 #include <holdfast/volume.hpp>
 
@@ -95,6 +96,29 @@ class Backend {
   // Background upkeep (refresh capacity caches, check reachability).
   // Called periodically from a maintenance thread; must honour the deadline.
   virtual void refresh(Deadline deadline) { (void)deadline; }
+
+  // Facts about the instance as a whole for the operator's `holdfast doctor`
+  // (pool fill, takeover policy...), as a JSON object; a "warning" string
+  // member makes doctor report a warning. Memory only, like status().
+  virtual nlohmann::json backend_status() const { return nlohmann::json::object(); }
+
+  // Operator verbs beyond Docker's calls, reached through the admin socket
+  // (`holdfast resize`, `holdfast release`). The volume manager holds the
+  // volume's operation lock and saves `record` afterwards (a backend may
+  // change backend_data only). `args` is the request's JSON object; the
+  // result is shown to the operator. Backends without the verb keep this
+  // default, which refuses it.
+  virtual nlohmann::json operator_action(std::string_view verb, VolumeRecord& record, const nlohmann::json& args,
+                                         Deadline deadline) {
+    (void)record;
+    (void)args;
+    (void)deadline;
+    throw unsupported_verb(type(), verb);
+  }
+
+ protected:
+  // invalid_argument("backend type <type> has no operator verb \"<verb>\"").
+  static Error unsupported_verb(std::string_view type, std::string_view verb);
 };
 
 // What a backend factory gets besides its own config section.

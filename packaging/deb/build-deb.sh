@@ -36,7 +36,7 @@ deb=$(sed -n 's/^CPack: - package: \(.*\.deb\) generated\.$/\1/p' "$build/cpack.
 # The checks a reviewer would do by hand.
 dpkg-deb -I "$deb" >/dev/null
 contents=$(dpkg-deb -c "$deb")
-for want in ./usr/sbin/holdfastd ./etc/holdfast/holdfast.yaml ./lib/systemd/system/holdfast.socket \
+for want in ./usr/sbin/holdfastd ./usr/bin/holdfast ./etc/holdfast/holdfast.yaml ./lib/systemd/system/holdfast.socket \
   ./lib/systemd/system/holdfast.service ./usr/share/doc/holdfast/copyright; do
   grep -q " $want\$" <<<"$contents" || { echo "build-deb.sh: $deb lacks $want" >&2; exit 1; }
 done

@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -120,7 +121,62 @@ std::vector<BackendConfig> read_backends(ConfigReader& top, YAML::Node root) {
   return out;
 }
 
+bool all_digits(const std::string& text) {
+  return !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
 }  // namespace
+
+std::string ListenAddress::text() const {
+  return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
+                                             : host + ":" + std::to_string(port);
+}
+
+ListenAddress parse_loopback_address(const std::string& text) {
+  const std::string usage = "expected a loopback address and a port, such as 127.0.0.1:9436 or [::1]:9436";
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw invalid_argument("\"" + text + "\": " + usage);
+  }
+  std::string host = text.substr(0, colon);
+  std::string port = text.substr(colon + 1);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    throw invalid_argument("\"" + text + "\": write an IPv6 address in brackets; " + usage);
+  }
+  if (host == "localhost") {
+    host = "127.0.0.1";
+  }
+  if (!all_digits(port) || port.size() > 5 || std::stoul(port) == 0 || std::stoul(port) > 65535) {
+    throw invalid_argument("\"" + text + "\": the port must be 1 to 65535; " + usage);
+  }
+  in_addr v4{};
+  in6_addr v6{};
+  bool loopback = false;
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    loopback = (ntohl(v4.s_addr) >> 24U) == 127U;
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+    host = "::1";
+  } else {
+    throw invalid_argument("\"" + text + "\": \"" + host + "\" is not an IP address; " + usage);
+  }
+  if (!loopback) {
+    throw invalid_argument("\"" + text + "\": " + host +
+                           " is not a loopback address; metrics are served without authentication and name "
+                           "volumes, so only 127.0.0.0/8 and [::1] are accepted (scrape remote hosts through a "
+                           "local agent or an SSH tunnel)");
+  }
+  return ListenAddress{host, static_cast<std::uint16_t>(std::stoul(port))};
+}
+
+std::string audit_log_path(const Config& config) {
+  if (config.audit_log) {
+    return *config.audit_log;
+  }
+  return config.state_dir + "/audit.log";
+}
 
 Config default_config() {
   Config config;
@@ -152,6 +208,19 @@ Config parse_config(const std::string& text, const std::string& file_name) {
   config.state_dir = absolute_path(top, "state_dir", config.state_dir);
   config.mount_root = absolute_path(top, "mount_root", config.mount_root);
   config.admin_socket_path = socket_path(top, "admin_socket", config.admin_socket_path);
+  if (auto listen = top.string("metrics_listen")) {
+    try {
+      config.metrics_listen = parse_loopback_address(*listen);
+    } catch (const Error& e) {
+      top.fail("metrics_listen", e.what());
+    }
+  }
+  if (auto audit = top.string("audit_log")) {
+    if (!audit->empty()) {
+      *audit = absolute_path(top, "audit_log", "");
+    }
+    config.audit_log = *audit;
+  }
   config.log_level = top.choice("log_level", config.log_level, {"trace", "debug", "info", "warn", "error"});
   if (auto host = top.string("host_id")) {
     check_identifier(top, "host_id", *host, "host_id");

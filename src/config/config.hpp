@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,12 +38,26 @@ struct BackendConfig {
   YAML::Node section;
 };
 
+// A TCP listening address (metrics_listen), always a loopback address.
+struct ListenAddress {
+  std::string host;  // an IPv4 address in 127.0.0.0/8, or "::1"
+  std::uint16_t port = 0;
+
+  // "127.0.0.1:9436", "[::1]:9436".
+  std::string text() const;
+};
+
 struct Config {
   std::string file;  // where it was read from ("" = built-in defaults)
   std::string socket_path = "/run/docker/plugins/holdfast.sock";
   std::string state_dir = "/var/lib/holdfast";
   std::string mount_root = "/var/lib/holdfast/mounts";
   std::string admin_socket_path = "/run/holdfast/admin.sock";
+  // Where GET /metrics is also served over TCP; absent: only on the admin socket.
+  std::optional<ListenAddress> metrics_listen;
+  // The audit log: absent means <state_dir>/audit.log (see audit_log_path),
+  // "" means none.
+  std::optional<std::string> audit_log;
   std::string log_level = "info";
   std::string host_id;  // default: the hostname
   // Absent in the file: "local" when such a backend is configured (always
@@ -65,5 +80,15 @@ Config load_config(const std::string& path);
 Config parse_config(const std::string& text, const std::string& file_name);
 // The zero-config default: one local backend named "local".
 Config default_config();
+
+// Parses "HOST:PORT" where HOST is a loopback address: 127.x.y.z,
+// "localhost" (127.0.0.1) or "[::1]"; PORT 1 to 65535. Throws
+// invalid_argument saying why (a non-loopback address is refused: metrics
+// are served without authentication and name volumes).
+ListenAddress parse_loopback_address(const std::string& text);
+
+// The audit log file in effect: config.audit_log, else
+// <state_dir>/audit.log; "" when disabled.
+std::string audit_log_path(const Config& config);
 
 }  // namespace holdfast

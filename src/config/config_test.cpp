@@ -302,4 +302,36 @@ TEST_CASE("config: the shipped example config is exactly the zero-config behavio
     CHECK(active.count(key) == 1);
   }
   CHECK(commented.count("host_id") == 1);
+  CHECK(commented.count("metrics_listen") == 1);
+  CHECK(commented.count("audit_log") == 1);
+}
+
+TEST_CASE("config: metrics_listen takes loopback addresses only", "[unit][config]") {
+  CHECK_FALSE(parse_config("", "f.yaml").metrics_listen);
+  auto c = parse_config("metrics_listen: 127.0.0.1:9436\n", "f.yaml");
+  REQUIRE(c.metrics_listen);
+  CHECK(c.metrics_listen->host == "127.0.0.1");
+  CHECK(c.metrics_listen->port == 9436);
+  CHECK(c.metrics_listen->text() == "127.0.0.1:9436");
+  CHECK(holdfast::parse_loopback_address("[::1]:9000").text() == "[::1]:9000");
+  CHECK(holdfast::parse_loopback_address("localhost:80").host == "127.0.0.1");
+  CHECK(holdfast::parse_loopback_address("127.3.4.5:1").host == "127.3.4.5");
+
+  CHECK_THAT(error_of("metrics_listen: 0.0.0.0:9436\n"),
+             Catch::Contains("f.yaml:1: metrics_listen:") && Catch::Contains("0.0.0.0 is not a loopback address"));
+  CHECK_THAT(error_of("metrics_listen: 192.0.2.1:9436\n"), Catch::Contains("is not a loopback address"));
+  CHECK_THAT(error_of("metrics_listen: \"[::]:9436\"\n"), Catch::Contains("is not a loopback address"));
+  CHECK_THAT(error_of("metrics_listen: 127.0.0.1\n"), Catch::Contains("such as 127.0.0.1:9436"));
+  CHECK_THAT(error_of("metrics_listen: 127.0.0.1:0\n"), Catch::Contains("the port must be 1 to 65535"));
+  CHECK_THAT(error_of("metrics_listen: 127.0.0.1:70000\n"), Catch::Contains("the port must be 1 to 65535"));
+  CHECK_THAT(error_of("metrics_listen: example.org:80\n"), Catch::Contains("is not an IP address"));
+  CHECK_THAT(error_of("metrics_listen: ::1:80\n"), Catch::Contains("brackets"));
+}
+
+TEST_CASE("config: audit_log defaults under the state dir, \"\" disables it", "[unit][config]") {
+  auto c = parse_config("state_dir: /srv/hf\n", "f.yaml");
+  CHECK(holdfast::audit_log_path(c) == "/srv/hf/audit.log");
+  CHECK(holdfast::audit_log_path(parse_config("audit_log: /var/log/hf.log\n", "f.yaml")) == "/var/log/hf.log");
+  CHECK(holdfast::audit_log_path(parse_config("audit_log: \"\"\n", "f.yaml")).empty());
+  CHECK_THAT(error_of("audit_log: relative.log\n"), Catch::Contains("audit_log: must be an absolute path"));
 }

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -21,6 +22,8 @@
 
 #include <holdfast/error.hpp>
 
+#include "admin/admin_server.hpp"
+#include "admin/audit_log.hpp"
 #include "plugin_api/handlers.hpp"
 #include "plugin_api/metrics.hpp"
 #include "plugin_api/unix_http_server.hpp"
@@ -87,6 +90,22 @@ class MaintenanceThread {
   std::thread m_thread;  // last: starts after the members it uses
 };
 
+// The audit log, or a disabled one (logged) when it cannot be opened: a
+// full or read-only log disk must not keep Docker's volumes from working.
+std::unique_ptr<AuditLog> open_audit_log(const Config& config) {
+  const std::string path = audit_log_path(config);
+  if (path.empty()) {
+    spdlog::info("audit log disabled (audit_log: \"\")");
+    return std::make_unique<AuditLog>();
+  }
+  try {
+    return std::make_unique<AuditLog>(path);
+  } catch (const Error& e) {
+    spdlog::error("{}; mutating calls are not audited", e.what());
+    return std::make_unique<AuditLog>();
+  }
+}
+
 }  // namespace
 
 Config load_daemon_config(const DaemonOptions& options) {
@@ -98,6 +117,9 @@ Config load_daemon_config(const DaemonOptions& options) {
   }
   if (options.socket_path) {
     config.socket_path = *options.socket_path;
+  }
+  if (options.admin_socket_path) {
+    config.admin_socket_path = *options.admin_socket_path;
   }
   if (options.state_dir) {
     config.state_dir = *options.state_dir;
@@ -162,7 +184,10 @@ int run_daemon(const DaemonOptions& options) {
   StateStore store(config.state_dir);
   VolumeManager manager(backends, store, mounter, config);
   PluginMetrics metrics;
-  PluginApi api(manager, metrics);
+  std::unique_ptr<AuditLog> audit = open_audit_log(config);
+  PluginApi api(manager, metrics, audit.get());
+  AdminContext admin_context(config, manager, backends, metrics, *audit, runner);
+  AdminServer admin(admin_context);
 
   UnixHttpServerOptions server_options;
   server_options.socket_path = config.socket_path;
@@ -171,11 +196,14 @@ int run_daemon(const DaemonOptions& options) {
   // Listen before the slow part (state load, reconcile): the engine's
   // connections wait in the backlog instead of being refused.
   server.open();
+  admin.open();
 
   // Logs its own summary (reconcile: ...) and every finding.
   ReconcileReport report = manager.start();
   // Loading state leaves freed parse buffers in the heap; give them back.
   ::malloc_trim(0);
+  admin_context.start_report = &report;
+  admin.start();
   MaintenanceThread maintenance(manager, config.refresh_interval);
   // Started once start() is done: a SIGTERM that arrives during start-up
   // stays pending (blocked) and is handled right after.
@@ -198,6 +226,7 @@ int run_daemon(const DaemonOptions& options) {
       stop_requested = true;
       sd_notify(0, "STOPPING=1");
       server.stop_serving();
+      admin.stop_serving();
       return;
     }
   });
@@ -216,6 +245,8 @@ int run_daemon(const DaemonOptions& options) {
     pthread_kill(signal_thread.native_handle(), SIGTERM);
   }
   signal_thread.join();
+  admin.stop_serving();
+  drained = admin.join() && drained;
   maintenance.stop();
   if (!drained) {
     // Connection threads are still inside the manager (a backend call past

@@ -9,6 +9,10 @@
 // systemd READY=1, serve. A maintenance thread calls VolumeManager::refresh()
 // every refresh_interval.
 //
+// The admin socket (src/admin/admin_server.hpp: the operator CLI's API and
+// /metrics) is opened right after the plugin socket and served, on threads
+// of its own, once start-up is done; it stops with the plugin socket.
+//
 // Shutdown: SIGTERM/SIGINT stop accepting, remove the socket file, let
 // in-flight requests finish (bounded), then exit 0. SIGHUP is logged and
 // ignored (configuration is only read at start). A bad request never ends
@@ -33,6 +37,7 @@ struct DaemonOptions {
   bool config_path_explicit = false;
   // Command-line overrides of config keys (tests, debugging).
   std::optional<std::string> socket_path;
+  std::optional<std::string> admin_socket_path;
   std::optional<std::string> state_dir;
   std::optional<std::string> mount_root;
   std::optional<std::string> log_level;

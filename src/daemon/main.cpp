@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   holdfast::DaemonOptions options;
   bool check = false;
   std::string socket_path;
+  std::string admin_socket_path;
   std::string state_dir;
   std::string mount_root;
   std::string log_level;
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
                             ->capture_default_str();
   app.add_flag("--check-config", check, "Validate the configuration and the backends, print the result, exit");
   auto* socket_option = app.add_option("--socket", socket_path, "Override the plugin socket path");
+  auto* admin_socket_option =
+      app.add_option("--admin-socket", admin_socket_path, "Override the admin socket path (holdfast CLI)");
   auto* state_option = app.add_option("--state-dir", state_dir, "Override the state directory");
   auto* mount_root_option = app.add_option("--mount-root", mount_root, "Override the mount root");
   auto* log_option =
@@ -37,6 +40,9 @@ int main(int argc, char** argv) {
   options.config_path_explicit = config_option->count() > 0;
   if (socket_option->count() > 0) {
     options.socket_path = socket_path;
+  }
+  if (admin_socket_option->count() > 0) {
+    options.admin_socket_path = admin_socket_path;
   }
   if (state_option->count() > 0) {
     options.state_dir = state_dir;

@@ -73,6 +73,36 @@ std::string_view reason_phrase(int status) {
   }
 }
 
+// "create", "remove", "mount", "unmount": the audit log's call names.
+std::string audit_call_name(Endpoint endpoint) {
+  std::string_view name = endpoint_name(endpoint);
+  name.remove_prefix(name.find('.') + 1);
+  std::string out(name);
+  for (char& c : out) {
+    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  return out;
+}
+
+// Error texts quote what the client sent (a rejected option value, a name)
+// and what commands printed. A control character in them would let a
+// client break or forge lines of the daemon's log, and garble the Err the
+// engine shows: each one becomes \xNN (backends are asked to quote values
+// safely themselves; this is the one place that guarantees it).
+std::string one_line(std::string text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 struct CallLog {
   std::string volume;
   std::string id;
@@ -87,7 +117,8 @@ std::string error_body(std::string_view message) {
   return dump(body);
 }
 
-PluginApi::PluginApi(VolumeManager& manager, PluginMetrics& metrics) : m_manager(manager), m_metrics(metrics) {}
+PluginApi::PluginApi(VolumeManager& manager, PluginMetrics& metrics, AuditLog* audit)
+    : m_manager(manager), m_metrics(metrics), m_audit(audit) {}
 
 Reply PluginApi::handle(std::string_view method, std::string_view path, std::string_view body) {
   std::optional<Endpoint> found = find_endpoint(path);
@@ -206,10 +237,10 @@ Reply PluginApi::handle(std::string_view method, std::string_view path, std::str
     }
   } catch (const Error& e) {
     // Before decoding succeeded the request itself is at fault.
-    error = e.what();
+    error = one_line(e.what());
     reply = Reply{call.decoded ? 500 : 400, error_body(error)};
   } catch (const std::exception& e) {
-    error = std::string("internal error: ") + e.what();
+    error = one_line(std::string("internal error: ") + e.what());
     internal = true;
     reply = Reply{500, error_body(error)};
   } catch (...) {
@@ -220,6 +251,16 @@ Reply PluginApi::handle(std::string_view method, std::string_view path, std::str
 
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   m_metrics.record(endpoint, !error.empty(), elapsed);
+  if (m_audit != nullptr && is_mutating(endpoint)) {
+    AuditEntry entry;
+    entry.source = "plugin";
+    entry.call = audit_call_name(endpoint);
+    entry.volume = call.volume;
+    entry.mount_id = call.id;
+    entry.error = error;
+    entry.duration = elapsed;
+    m_audit->write(entry);
+  }
 
   const double ms = static_cast<double>(elapsed.count()) / 1000.0;
   std::string subject;

@@ -16,7 +16,10 @@
 // Activate, debug for the frequent read-only calls) and counted in
 // PluginMetrics.
 //
-// Ownership: borrows the manager and the metrics, which must outlive it.
+// Mutating calls are also recorded in the audit log (admin/audit_log.hpp).
+//
+// Ownership: borrows the manager, the metrics and the audit log, which must
+// outlive it.
 // Thread-safety: handle() may run concurrently (the manager is thread-safe).
 #pragma once
 
@@ -25,6 +28,7 @@
 
 #include <httplib.h>
 
+#include "admin/audit_log.hpp"
 #include "plugin_api/metrics.hpp"
 
 namespace holdfast {
@@ -38,7 +42,8 @@ struct Reply {
 
 class PluginApi {
  public:
-  PluginApi(VolumeManager& manager, PluginMetrics& metrics);
+  // `audit` (may be null) receives one entry per Create/Remove/Mount/Unmount.
+  PluginApi(VolumeManager& manager, PluginMetrics& metrics, AuditLog* audit = nullptr);
 
   // Answers one request. Never throws.
   Reply handle(std::string_view method, std::string_view path, std::string_view body);
@@ -51,6 +56,7 @@ class PluginApi {
  private:
   VolumeManager& m_manager;
   PluginMetrics& m_metrics;
+  AuditLog* m_audit;
 };
 
 // {"Err": message}; invalid UTF-8 in `message` (command output) is replaced.

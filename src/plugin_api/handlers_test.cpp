@@ -241,6 +241,20 @@ TEST_CASE("malformed requests get 400 with an Err naming the endpoint", "[protoc
   CHECK(s.metrics.counters(holdfast::Endpoint::create).errors == 6);
 }
 
+// Regression: backends quoted a rejected option value as it came ("1\n2"),
+// so a client could put line breaks and escape sequences into the Err and
+// forge lines in the daemon's log.
+TEST_CASE("control characters in an error never reach the Err or the log raw", "[protocol][handlers]") {
+  PluginServer s;
+  s.fake->set_validator([](const holdfast::Options& options) {
+    throw holdfast::invalid_argument("option mode: bad value \"" + options.at("mode") + "\"");
+  });
+  SocketClient client(s.socket());
+  std::string text = err(client.post("/VolumeDriver.Create", R"({"Name":"v","Opts":{"mode":"1\n2\u001b[31m\t"}})"), 500);
+  CHECK(text.find_first_of(std::string("\n\x1b\t", 3)) == std::string::npos);
+  CHECK_THAT(text, Catch::Contains(R"(1\x0a2\x1b[31m\x09)"));
+}
+
 TEST_CASE("unknown paths get 404 and other methods 405, with a JSON Err", "[protocol][handlers]") {
   PluginServer s;
   SocketClient client(s.socket());

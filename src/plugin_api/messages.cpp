@@ -41,7 +41,9 @@ std::optional<nlohmann::json> parse_object(Endpoint endpoint, std::string_view b
   nlohmann::json value;
   try {
     value = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error for bad syntax, but also out_of_range for a number that
+    // overflows a double (1e999999): both are the client's fault.
     // The parser's own text (position and reason), without nlohmann's
     // "[json.exception.parse_error.101] " tag.
     std::string what = e.what();

@@ -158,6 +158,17 @@ TEST_CASE("Activate/List/Capabilities accept an empty body or any object", "[uni
   CHECK_THROWS_AS(holdfast::decode_no_arguments(Endpoint::list, "{"), Error);
 }
 
+// Regression: nlohmann reports a number that overflows a double as
+// out_of_range, not parse_error; it escaped as an "internal error" (HTTP
+// 500, logged as a daemon bug) instead of a malformed request.
+TEST_CASE("a number too large for a double is a malformed request", "[unit][messages]") {
+  for (const char* body : {R"({"Name":1e999999})", R"({"Name":"v","Opts":{"a":-1e400}})", "[1e309]"}) {
+    INFO(body);
+    std::string message = malformed_message([&] { holdfast::decode_create(body); });
+    CHECK_THAT(message, Catch::Contains("malformed VolumeDriver.Create request"));
+  }
+}
+
 TEST_CASE("deep nesting is rejected before parsing", "[unit][messages]") {
   CHECK(holdfast::json_depth(R"({"a":[1,{"b":[]}]})", 100) == 4);
   // Brackets inside strings, escaped quotes included, do not count.

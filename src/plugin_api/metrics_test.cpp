@@ -31,6 +31,28 @@ TEST_CASE("metrics count requests, errors and latency per endpoint", "[unit][met
   CHECK_THAT(text, Catch::Contains("holdfast_plugin_errors_total{endpoint=\"VolumeDriver.Get\"} 1\n"));
   CHECK_THAT(text, Catch::Contains("holdfast_plugin_request_seconds_max{endpoint=\"VolumeDriver.Mount\"} 0.0015\n"));
   CHECK_THAT(text, Catch::Contains("holdfast_plugin_unrouted_total 1\n"));
+  // Histogram: 30 us and 70 us fall in the first bucket (<= 100 us), 1.5 ms in le=0.0025.
+  CHECK_THAT(text, Catch::Contains("holdfast_plugin_request_duration_seconds_bucket{endpoint=\"VolumeDriver.Get\",le=\"0.0001\"} 2\n"));
+  CHECK_THAT(text, Catch::Contains("holdfast_plugin_request_duration_seconds_bucket{endpoint=\"VolumeDriver.Mount\",le=\"0.001\"} 0\n"));
+  CHECK_THAT(text, Catch::Contains("holdfast_plugin_request_duration_seconds_bucket{endpoint=\"VolumeDriver.Mount\",le=\"0.0025\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("holdfast_plugin_request_duration_seconds_bucket{endpoint=\"VolumeDriver.Mount\",le=\"+Inf\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("holdfast_plugin_request_duration_seconds_sum{endpoint=\"VolumeDriver.Get\"} 0.0001\n"));
+  CHECK_THAT(text, Catch::Contains("holdfast_plugin_request_duration_seconds_count{endpoint=\"VolumeDriver.Get\"} 2\n"));
+}
+
+TEST_CASE("latency buckets: a bound is inclusive, beyond the last is +Inf", "[unit][metrics]") {
+  PluginMetrics metrics;
+  metrics.record(Endpoint::list, false, microseconds(100));      // le 0.0001
+  metrics.record(Endpoint::list, false, microseconds(101));      // le 0.0005
+  metrics.record(Endpoint::list, false, microseconds(0));        // le 0.0001
+  metrics.record(Endpoint::list, false, std::chrono::seconds(500));  // +Inf
+  auto c = metrics.counters(Endpoint::list);
+  CHECK(c.buckets.front() == 2);
+  CHECK(c.buckets.at(1) == 1);
+  CHECK(c.buckets.back() == 1);
+  CHECK(holdfast::format_seconds(120'000'000) == "120");
+  CHECK(holdfast::format_seconds(2'500) == "0.0025");
+  CHECK(holdfast::format_seconds(1) == "0.000001");
 }
 
 TEST_CASE("metrics are exact under concurrent recording", "[unit][metrics]") {

@@ -46,13 +46,26 @@ class PoolHandle : public httplib::TaskQueue {
 // sent with one send() when the reply is complete, so the client wakes once
 // per reply. Pending output is also flushed before blocking on input
 // (an interim "100 Continue" must reach the client before the body comes).
+//
+// Reading one request is bounded as a whole, in time by the read timeout
+// (not per recv(): a client trickling one byte per second would otherwise
+// hold its connection thread for as long as it likes) and in bytes by
+// `read_limit` (httplib caps the body and each header line, but not the
+// number of header lines: endless headers would grow memory for the whole
+// read timeout).
 class ConnectionStream final : public httplib::Stream {
  public:
-  ConnectionStream(int fd, std::chrono::seconds read_timeout, std::chrono::seconds write_timeout) : m_fd(fd) {
-    timeval rcv{static_cast<time_t>(read_timeout.count()), 0};
+  ConnectionStream(int fd, std::chrono::seconds read_timeout, std::chrono::seconds write_timeout,
+                   std::size_t read_limit)
+      : m_fd(fd), m_read_timeout(read_timeout), m_read_limit(read_limit) {
     timeval snd{static_cast<time_t>(write_timeout.count()), 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
+  }
+
+  // Starts the time and byte budgets of the next request.
+  void start_request() {
+    m_read_deadline = std::chrono::steady_clock::now() + m_read_timeout;
+    m_read_bytes = 0;
   }
 
   bool is_readable() const override {
@@ -69,15 +82,19 @@ class ConnectionStream final : public httplib::Stream {
       if (!flush()) {
         return -1;
       }
+      if (m_read_bytes >= m_read_limit || !wait_readable()) {
+        return -1;  // the request's byte or time budget is spent
+      }
       ssize_t n = 0;
       do {
         n = ::recv(m_fd, m_in.data(), m_in.size(), 0);
       } while (n < 0 && errno == EINTR);
       if (n <= 0) {
-        return n;  // EOF, or an error / SO_RCVTIMEO expiry
+        return n;  // EOF, or an error
       }
       m_in_begin = 0;
       m_in_end = static_cast<size_t>(n);
+      m_read_bytes += m_in_end;
     }
     size_t count = std::min(size, m_in_end - m_in_begin);
     std::memcpy(ptr, m_in.data() + m_in_begin, count);
@@ -103,6 +120,22 @@ class ConnectionStream final : public httplib::Stream {
   socket_t socket() const override { return m_fd; }
 
   bool has_buffered_input() const { return m_in_begin < m_in_end; }
+
+  // Waits for input until the request's read deadline; false when it passed.
+  bool wait_readable() const {
+    for (;;) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(m_read_deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return false;
+      }
+      pollfd p{m_fd, POLLIN, 0};
+      int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno == EINTR) {
+        continue;
+      }
+      return ready > 0;  // data, EOF or an error: recv() tells which
+    }
+  }
   // Drops input read past the end of the request just handled: httplib
   // does not read the body of a GET or OPTIONS, and its own streams (one
   // per request) drop such bytes too; they must not be parsed as the next
@@ -134,6 +167,10 @@ class ConnectionStream final : public httplib::Stream {
 
  private:
   int m_fd;
+  std::chrono::seconds m_read_timeout;
+  std::chrono::steady_clock::time_point m_read_deadline{};
+  std::size_t m_read_limit;
+  std::size_t m_read_bytes = 0;
   std::array<char, 16384> m_in{};
   size_t m_in_begin = 0;
   size_t m_in_end = 0;
@@ -214,7 +251,8 @@ sockaddr_un unix_address(const std::string& path) {
   return addr;
 }
 
-// Whether some process accepts connections on the socket at `path`.
+}  // namespace
+
 bool socket_is_live(const std::string& path) {
   Fd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!probe) {
@@ -233,8 +271,6 @@ bool socket_is_live(const std::string& path) {
   }
   throw from_errno("cannot probe existing socket " + in_quotes(path), err);
 }
-
-}  // namespace
 
 int activated_unix_socket() {
   int count = sd_listen_fds(1);
@@ -293,11 +329,11 @@ void UnixHttpServer::open() {
                    m_options.socket_path);
     }
     svr_sock_ = activated;
-    spdlog::info("serving the plugin API on the socket passed by systemd ({})", path);
+    spdlog::info("serving the {} on the socket passed by systemd ({})", m_options.role, path);
     return;
   }
   bind_socket();
-  spdlog::info("serving the plugin API on {}", m_options.socket_path);
+  spdlog::info("serving the {} on {}", m_options.role, m_options.socket_path);
 }
 
 void UnixHttpServer::bind_socket() {
@@ -312,6 +348,12 @@ void UnixHttpServer::bind_socket() {
 
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
+    // Whatever it is, a file another user put there is theirs: never
+    // removed, never served through.
+    if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+      throw permission_denied(in_quotes(path) + " exists and is owned by uid " + std::to_string(st.st_uid) +
+                              ", not by root or by this process; refusing to replace it");
+    }
     if (!S_ISSOCK(st.st_mode)) {
       throw conflict(in_quotes(path) + " exists and is not a socket; refusing to replace it");
     }
@@ -394,9 +436,9 @@ void UnixHttpServer::stop_serving() {
   remove_socket_file();
 }
 
-bool UnixHttpServer::wait_for_request(int fd) const {
+bool UnixHttpServer::wait_for_request(int fd, std::chrono::milliseconds idle_limit) const {
   pollfd fds[2] = {{fd, POLLIN, 0}, {m_wake.get(), POLLIN, 0}};
-  const auto timeout = static_cast<int>(std::chrono::milliseconds(m_options.keep_alive_timeout).count());
+  const auto timeout = static_cast<int>(idle_limit.count());
   for (;;) {
     int ready = ::poll(fds, 2, timeout);
     if (ready < 0 && errno == EINTR) {
@@ -417,12 +459,20 @@ bool UnixHttpServer::wait_for_request(int fd) const {
 // idle. Requests are still parsed and routed by httplib (process_request).
 bool UnixHttpServer::process_and_close_socket(socket_t sock) {
   Fd connection(sock);
-  ConnectionStream stream(sock, m_options.read_timeout, m_options.write_timeout);
+  ConnectionStream stream(sock, m_options.read_timeout, m_options.write_timeout,
+                          m_options.payload_max_bytes + m_options.header_max_bytes);
   bool ok = true;
+  // A client sends its first request right after connecting (the engine's
+  // HTTP client dials for a request): a connection that stays silent gets
+  // the read timeout, not the long keep-alive idle time, so that silent
+  // connections cannot hold the pool's threads for minutes.
+  bool first = true;
   for (std::size_t left = m_options.keep_alive_max_requests; left > 0 && !m_stopping; --left) {
-    if (!wait_for_request(sock)) {
+    if (!wait_for_request(sock, first ? m_options.read_timeout : m_options.keep_alive_timeout)) {
       break;
     }
+    first = false;
+    stream.start_request();
     bool connection_closed = false;
     m_in_flight.fetch_add(1);
     ok = process_request(stream, left == 1 || m_stopping, connection_closed, nullptr);

@@ -202,6 +202,25 @@ TEST_CASE("the socket directory must be owned by root or us and not open to othe
     echo.start();
     CHECK((mode_of(sub + "/p.sock") & 07777) == 0600);
   }
+  SECTION("[Error] a stale socket owned by another user is not replaced") {
+    std::string path = sub + "/p.sock";
+    { holdfast::Fd stale = bind_at(path, true); }  // closed: stale
+    REQUIRE(::lchown(path.c_str(), 12345, 12345) == 0);
+    UnixHttpServer server(options_for(path));
+    std::string message;
+    CHECK(open_error(server, &message) == ErrorKind::permission);
+    CHECK_THAT(message, Catch::Contains(path) && Catch::Contains("owned by uid 12345"));
+    CHECK(exists(path));
+  }
+  SECTION("[Error] a regular file owned by another user is not replaced") {
+    std::string path = sub + "/p.sock";
+    { std::ofstream(path) << "theirs"; }
+    REQUIRE(::chown(path.c_str(), 12345, 12345) == 0);
+    UnixHttpServer server(options_for(path));
+    std::string message;
+    CHECK(open_error(server, &message) == ErrorKind::permission);
+    CHECK_THAT(message, Catch::Contains("owned by uid 12345"));
+  }
   SECTION("[Error] path too long for sun_path") {
     UnixHttpServer server(options_for(sub + "/" + std::string(120, 'x')));
     CHECK(open_error(server) == ErrorKind::invalid_argument);
@@ -251,6 +270,75 @@ TEST_CASE("stop finishes in-flight requests and does not wait for idle connectio
   CHECK_FALSE(exists(path));
   // New connections are refused now.
   CHECK_THROWS(SocketClient(path, 2s).post("/echo", "x"));
+}
+
+// Regression: a connection that never sent a request held its thread for
+// the whole keep-alive timeout, and a request trickling in one byte at a
+// time held it for ever (the read timeout was per recv()).
+TEST_CASE("silent and trickling connections are closed after the read timeout", "[protocol][socket]") {
+  TempDir dir;
+  std::string path = dir.sub("p.sock");
+  UnixHttpServerOptions options = options_for(path);
+  options.read_timeout = 1s;  // keep-alive stays 60 s
+  EchoServer echo(options);
+  echo.start();
+
+  holdfast::test::RawConnection silent(path);
+  holdfast::test::RawConnection trickle(path);
+  // An endless header block, one byte every 100 ms.
+  const std::string endless = "POST /echo HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\nX-Slow: 2\r\nX-Slow: 3\r\n";
+  bool trickle_cut = false;
+  auto until = std::chrono::steady_clock::now() + 10s;  // far beyond the 1 s budget
+  for (std::size_t i = 0; std::chrono::steady_clock::now() < until; ++i) {
+    if (!trickle.send(std::string(1, endless[i % endless.size()])) || trickle.closed_by_peer(100ms)) {
+      trickle_cut = true;
+      break;
+    }
+  }
+  CHECK(trickle_cut);
+  CHECK(silent.closed_by_peer(5s));
+
+  // A keep-alive connection that already sent a request is not cut at the
+  // read timeout: it waits for the next one up to the keep-alive timeout.
+  SocketClient engine(path);
+  REQUIRE(engine.post("/echo", "1").status == 200);
+  std::this_thread::sleep_for(2500ms);
+  REQUIRE(engine.post("/echo", "2").body == "2");
+  CHECK(engine.connections() == 1);
+}
+
+// Regression: httplib bounds each header line but not their number, so a
+// client could make the server buffer headers without end (for as long as
+// the read timeout lets it send).
+TEST_CASE("a request whose headers never end is cut off at the byte budget", "[protocol][socket]") {
+  TempDir dir;
+  std::string path = dir.sub("p.sock");
+  UnixHttpServerOptions options = options_for(path);
+  options.read_timeout = 30s;  // the byte budget must end it, not the clock
+  options.payload_max_bytes = 64 * 1024;
+  options.header_max_bytes = 16 * 1024;
+  EchoServer echo(options);
+  echo.start();
+
+  holdfast::test::RawConnection flood(path);
+  timeval limit{10, 0};
+  ::setsockopt(flood.fd(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+  std::string block = "POST /echo HTTP/1.1\r\nHost: x\r\n";
+  while (block.size() < 64 * 1024) {
+    block += "X-Flood: " + std::to_string(block.size()) + "\r\n";
+  }
+  // 64 MiB offered; the server stops reading after 80 KiB and closes.
+  bool refused = false;
+  for (int i = 0; i < 1024 && !refused; ++i) {
+    refused = !flood.send(block);
+    block = std::string();  // then more short header lines, without end
+    while (block.size() < 64 * 1024) {
+      block += "X-More: " + std::to_string(i) + "\r\n";
+    }
+  }
+  CHECK((refused || flood.closed_by_peer(5s)));
+  SocketClient client(path);
+  CHECK(client.post("/echo", "still").body == "still");
 }
 
 TEST_CASE("stop before serve makes serve return at once", "[protocol][socket]") {

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -195,6 +196,43 @@ TEST_CASE("process runner: argv reaches the program verbatim, no shell", "[unit]
   auto r = runner.run({"printf", "%s\\n", "a;b", "$(id)", "*", "x y", "`true`", "'q'"}, soon());
   CHECK(r.exit_code == 0);
   CHECK(r.out == "a;b\n$(id)\n*\nx y\n`true`\n'q'\n");
+}
+
+TEST_CASE("process runner: shell syntax in arguments is data, never executed", "[unit][process][security]") {
+  // Each argument must arrive as one argv entry, byte for byte; if any of
+  // them went through a shell, the marker file would appear.
+  char dir_template[] = "/tmp/holdfast-argv-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  const std::string marker = std::string(dir_template) + "/executed";
+  const std::vector<std::string> hostile = {
+      "a;touch " + marker,
+      "$(touch " + marker + ")",
+      "`touch " + marker + "`",
+      "x && touch " + marker,
+      "x | touch " + marker,
+      "line1\ntouch " + marker,
+      "  spaces  around  ",
+      "tab\there",
+      "'single' \"double\" \\back",
+      "> " + marker,
+      "*",
+      "~root",
+      "${HOME}",
+      "",
+  };
+  ProcessRunner runner;
+  std::vector<std::string> argv = {"printf", "[%s]\\0"};
+  argv.insert(argv.end(), hostile.begin(), hostile.end());
+  auto r = runner.run(argv, soon());
+  CHECK(r.exit_code == 0);
+  std::string expected;
+  for (const auto& arg : hostile) {
+    expected += "[" + arg + "]";
+    expected += '\0';
+  }
+  CHECK(r.out == expected);
+  CHECK(::access(marker.c_str(), F_OK) != 0);
+  ::rmdir(dir_template);
 }
 
 TEST_CASE("process runner: clean environment and cwd", "[unit][process]") {

@@ -145,6 +145,7 @@ struct Slot {
   OpLock lock;
   std::optional<VolumeRecord> record;  // published; nullopt while being created / after removal
   bool persisted = false;              // a state file exists for it
+  bool unsaved = false;                // the last save of it failed: its state file may be older
   std::uint64_t changed = 0;           // catalogue sequence number of the last change
   std::size_t users = 0;               // threads holding or waiting for `lock`
 };
@@ -160,7 +161,8 @@ class VolumeManager::Impl {
         m_deadlines(config.deadlines),
         m_mount_root(strip_trailing_slashes(config.mount_root)),
         m_host_id(effective_host_id(config)),
-        m_refresh_budget(std::max(config.refresh_interval, milliseconds(1000))) {}
+        m_refresh_budget(std::max(config.refresh_interval, milliseconds(1000))),
+        m_backend_metrics(backends.names()) {}
 
   // Abandoned backend calls still running hold references into this object
   // (their late handlers publish and save): wait for them. A backend that
@@ -178,7 +180,11 @@ class VolumeManager::Impl {
   std::vector<VolumeInfo> list() const;
   std::optional<VolumeRecord> published(const std::string& name) const;
   std::vector<VolumeRecord> all_records() const;
-  void refresh();
+  std::vector<BackendRefresh> refresh();
+  std::vector<ReconcileFinding> reconcile(bool apply);
+  nlohmann::json operator_action(const std::string& name, const std::string& verb, const nlohmann::json& args,
+                                 milliseconds budget);
+  const BackendMetrics& backend_metrics() const { return m_backend_metrics; }
   Scope scope() const { return m_backends.scope(); }
   std::size_t background_calls() const { return m_workers.active(); }
 
@@ -236,9 +242,25 @@ class VolumeManager::Impl {
   void note_leftover(const std::string& name, const std::string& mountpoint, const nlohmann::json& backend_data);
   // The leftover attachment at `mountpoint` is gone: clear it (and save).
   void clear_leftover(const std::string& name, const std::string& mountpoint, const nlohmann::json& backend_data);
-  void save_quietly(const VolumeRecord& record, const char* context);
+  // Every state write goes through save_record: a failure marks the volume
+  // unsaved (saved again by save_unsaved() at each refresh), a success
+  // clears the mark. save_quietly logs instead of throwing; false if it failed.
+  void save_record(const VolumeRecord& record);
+  bool save_quietly(const VolumeRecord& record, const char* context);
+  void set_unsaved(const std::string& name, bool unsaved);
+  void save_unsaved();
+
+  // The operator's reconcile of one volume / of the unknown mounts of one
+  // entry under the mount root (see reconcile()).
+  std::optional<ReconcileFinding> reconcile_volume(const std::string& name, bool mounted_under_root, bool apply);
+  std::optional<ReconcileFinding> reconcile_unknown(const std::string& entry, std::vector<std::string> points,
+                                                    bool apply);
 
   Error rollback_create(const VolumeRecord& record, Backend& backend, const Error& cause, const GuardPtr& guard);
+  bool on_shared_storage(const VolumeRecord& record) const;
+  // Create of a name the catalogue knows on a shared backend: provision
+  // (idempotent) again, so the storage really holds what Create reports.
+  void confirm_on_storage(const VolumeRecord& existing, const GuardPtr& guard);
   VolumeRecord discover_one(const std::string& name, Deadline deadline);
   void merge(const std::string& instance, std::vector<VolumeRecord>& found, std::uint64_t since);
   void forget_vanished(const std::string& name, const std::string& instance, std::uint64_t since);
@@ -257,6 +279,8 @@ class VolumeManager::Impl {
 
   std::mutex m_refresh_mutex;
   std::set<std::string> m_refreshing;  // backends with a refresh still running; guarded by m_refresh_mutex
+
+  BackendMetrics m_backend_metrics;
 
   // ~Impl waits for its threads before any member goes away.
   Workers m_workers;
@@ -440,11 +464,62 @@ void VolumeManager::Impl::remove_mount_dir(const std::string& name) const {
   ::rmdir(target_of(name).c_str());
 }
 
-void VolumeManager::Impl::save_quietly(const VolumeRecord& record, const char* context) {
+void VolumeManager::Impl::set_unsaved(const std::string& name, bool unsaved) {
+  std::lock_guard lock(m_catalog);
+  auto it = m_slots.find(name);
+  if (it != m_slots.end()) {
+    it->second->unsaved = unsaved;
+  }
+}
+
+void VolumeManager::Impl::save_record(const VolumeRecord& record) {
   try {
     m_store.save(record);
+  } catch (const Error&) {
+    set_unsaved(record.name, true);
+    throw;
+  }
+  set_unsaved(record.name, false);
+}
+
+bool VolumeManager::Impl::save_quietly(const VolumeRecord& record, const char* context) {
+  try {
+    save_record(record);
+    return true;
   } catch (const Error& e) {
-    spdlog::error("{} volume {}: saving the state failed: {}", context, in_quotes(record.name), e.what());
+    spdlog::error("{} volume {}: saving the state failed: {}; retried at each refresh", context,
+                  in_quotes(record.name), e.what());
+    return false;
+  }
+}
+
+void VolumeManager::Impl::save_unsaved() {
+  // A change that is published but not on disk (an Unmount's released mount
+  // ID when the state filesystem was full) would be undone by a restart:
+  // write it as soon as the disk lets us.
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(m_catalog);
+    for (auto& [name, slot] : m_slots) {
+      if (slot->unsaved && slot->record && slot->persisted) {
+        names.push_back(name);
+      } else {
+        slot->unsaved = false;  // nothing of it is on disk to fall behind
+      }
+    }
+  }
+  for (const auto& name : names) {
+    GuardPtr guard;
+    try {
+      guard = lock_volume(name, "save", milliseconds(0));
+    } catch (const Error&) {
+      continue;  // an operation runs on it and saves it anyway
+    }
+    if (auto record = published(name)) {
+      if (save_quietly(*record, "refresh")) {
+        spdlog::info("volume {}: its state is saved again after an earlier failure", in_quotes(name));
+      }
+    }
   }
 }
 
@@ -455,6 +530,7 @@ T VolumeManager::Impl::run_bounded(const std::string& what, const std::string& i
                                    bool* abandoned) {
   auto call = BackendCall<T>::start(m_workers, std::move(fn));
   if (!call->wait(deadline) && call->give_up()) {
+    m_backend_metrics.record(instance, ErrorKind::timeout, true);
     if (abandoned != nullptr) {
       *abandoned = true;
     }
@@ -465,7 +541,14 @@ T VolumeManager::Impl::run_bounded(const std::string& what, const std::string& i
     throw timeout(what + " did not finish within " + format_budget(budget) + " (backend " + in_quotes(instance) +
                   "); " + late_note);
   }
-  return call->result();
+  try {
+    T result = call->result();
+    m_backend_metrics.record(instance, std::nullopt);
+    return result;
+  } catch (const Error& e) {
+    m_backend_metrics.record(instance, e.kind());
+    throw;
+  }
 }
 
 void VolumeManager::Impl::note_leftover(const std::string& name, const std::string& mountpoint,
@@ -561,14 +644,19 @@ void VolumeManager::Impl::create(const std::string& name, const std::optional<Op
   }
   if (auto existing = published(name)) {
     check_same(*existing, implicit ? nullptr : &*requested);
-    return;
+    if (!on_shared_storage(*existing)) {
+      return;
+    }
   }
   if (!requested) {
     requested = resolve({});
   }
   auto guard = lock_volume(name, "create");
-  if (auto existing = published(name)) {  // created while we waited
+  if (auto existing = published(name)) {  // known, or created while we waited
     check_same(*existing, implicit ? nullptr : &*requested);
+    if (on_shared_storage(*existing)) {
+      confirm_on_storage(*existing, guard);
+    }
     return;
   }
 
@@ -611,11 +699,38 @@ void VolumeManager::Impl::create(const std::string& name, const std::optional<Op
     provisioned.backend_data = nlohmann::json::object();
   }
   try {
-    m_store.save(provisioned);
+    save_record(provisioned);
   } catch (const Error& e) {
     throw rollback_create(provisioned, *backend, e, guard);
   }
   publish(name, provisioned, true);
+}
+
+bool VolumeManager::Impl::on_shared_storage(const VolumeRecord& record) const {
+  const Backend* backend = m_backends.find(record.backend);
+  return backend != nullptr && backend->scope() == Scope::global;
+}
+
+void VolumeManager::Impl::confirm_on_storage(const VolumeRecord& existing, const GuardPtr& guard) {
+  // The catalogue only mirrors shared storage: the name may be known from a
+  // discovery of a volume whose creator died before placing its data, or
+  // from a state file whose Remove was cut off after the storage let the
+  // volume go (the next refresh forgets it). Either way a Create answered
+  // from the catalogue alone would acknowledge a volume that does not (fully)
+  // exist; provision is idempotent, so it confirms, completes or re-creates.
+  Backend* backend = &backend_of(existing);
+  const Deadline deadline = Deadline::after(m_deadlines.create);
+  run_bounded<VolumeRecord>(
+      "provision", existing.backend, m_deadlines.create, deadline,
+      [backend, record = existing, deadline]() mutable {
+        backend->provision(record, deadline);
+        return record;
+      },
+      [guard, name = existing.name](std::optional<VolumeRecord>& value, const Error* error) {
+        spdlog::info("create volume {}: confirming it on the storage finished after its deadline: {}",
+                     in_quotes(name), value ? "done" : describe(error));
+      },
+      "it goes on in the background; a retried create confirms the volume");
 }
 
 Error VolumeManager::Impl::rollback_create(const VolumeRecord& record, Backend& backend, const Error& cause,
@@ -675,7 +790,7 @@ void VolumeManager::Impl::remove(const std::string& name) {
     const std::string leftover = record.mountpoint;
     record = detach_bounded(backend, record, leftover, m_deadlines.remove, deadline, guard);
     record.mountpoint.clear();
-    m_store.save(record);
+    save_record(record);
     publish(name, record, true);
     remove_mount_dir(name);
     spdlog::warn("remove volume {}: detached the leftover attachment at {}", in_quotes(name), leftover);
@@ -781,6 +896,7 @@ std::string VolumeManager::Impl::mount(const std::string& name, const std::strin
     ensure_directory(target, 0755);
     Backend* b = &backend;
     Attached attached;
+    bool abandoned = false;
     try {
       attached = run_bounded<Attached>(
           "attach", current->backend, m_deadlines.mount, deadline,
@@ -788,9 +904,13 @@ std::string VolumeManager::Impl::mount(const std::string& name, const std::strin
             std::string path = b->attach(record, target, deadline);
             return Attached{std::move(record), std::move(path)};
           },
-          late_attach(guard, name, current->backend), "it goes on in the background and is undone if it succeeds");
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::timeout) {
+          late_attach(guard, name, current->backend), "it goes on in the background and is undone if it succeeds",
+          &abandoned);
+    } catch (const Error&) {
+      // An attach still running in the background may yet mount there (its
+      // late handler tidies up); one that returned an error, even a
+      // timeout of its own (a server that does not answer), left nothing.
+      if (!abandoned) {
         remove_mount_dir(name);
       }
       throw;
@@ -821,7 +941,7 @@ std::string VolumeManager::Impl::mount(const std::string& name, const std::strin
   ++count;
 
   try {
-    m_store.save(next);
+    save_record(next);
   } catch (const Error& e) {
     std::string message = std::string("saving the state failed: ") + e.what();
     if (attached_now) {
@@ -883,10 +1003,18 @@ void VolumeManager::Impl::unmount(const std::string& name, const std::string& mo
       });
       if (!call->wait(deadline) && call->give_up()) {
         abandoned = call;
+        m_backend_metrics.record(next.backend, ErrorKind::timeout, true);
         detach_error = timeout("detach did not finish within " + format_budget(m_deadlines.unmount) + " (backend " +
                                in_quotes(next.backend) + "); it goes on in the background");
       } else {
-        auto detached = call->result();
+        VolumeRecord detached;
+        try {
+          detached = call->result();
+          m_backend_metrics.record(next.backend, std::nullopt);
+        } catch (const Error& e) {
+          m_backend_metrics.record(next.backend, e.kind());
+          throw;
+        }
         next.backend_data = detached.backend_data.is_object() ? detached.backend_data : nlohmann::json::object();
         next.mountpoint.clear();
       }
@@ -899,7 +1027,7 @@ void VolumeManager::Impl::unmount(const std::string& name, const std::string& mo
   // this Unmount again); a failed detach leaves next.mountpoint set.
   std::optional<Error> save_error;
   try {
-    m_store.save(next);
+    save_record(next);
   } catch (const Error& e) {
     save_error = e;
   }
@@ -922,7 +1050,9 @@ void VolumeManager::Impl::unmount(const std::string& name, const std::string& mo
   }
   if (save_error) {
     throw Error(save_error->kind(),
-                std::string("the mount ID was released, but saving the state failed: ") + save_error->what());
+                std::string("the mount ID was released, but saving the state failed (retried at each refresh; a "
+                            "restart before it succeeds counts the ID again): ") +
+                    save_error->what());
   }
 }
 
@@ -992,15 +1122,7 @@ ReconcileReport VolumeManager::Impl::start() {
     spdlog::error("reconcile: cannot read the mount table ({}); saved mount counts are kept unchecked", e.what());
   }
   // Mounts under the mount root, by the entry directly below it.
-  std::map<std::string, std::vector<std::string>> under_root;
-  const std::string prefix = m_mount_root == "/" ? "/" : m_mount_root + "/";
-  for (const auto& entry : table) {
-    const auto& point = entry.mount_point;
-    if (point.size() > prefix.size() && point.compare(0, prefix.size(), prefix) == 0) {
-      auto rest = point.substr(prefix.size());
-      under_root[rest.substr(0, rest.find('/'))].push_back(point);
-    }
-  }
+  const auto under_root = mounts_under_root(table, m_mount_root);
 
   m_backends.begin_mount_snapshot(table);
   struct EndSnapshot {
@@ -1031,19 +1153,15 @@ ReconcileReport VolumeManager::Impl::start() {
     if (!have_table) {
       continue;
     }
-    if (record.mount_count() > 0) {
-      bool attached = true;
-      try {
-        attached = backend->is_attached(record);
-      } catch (const Error& e) {
-        spdlog::warn("reconcile: volume {}: cannot tell whether it is attached ({}); its mount counts are kept",
-                     in_quotes(record.name), e.what());
-      }
-      if (attached) {
+    VolumePlan plan = plan_volume(record, true, under_root.count(record.name) > 0, target_of(record.name),
+                                  [backend](const VolumeRecord& r) { return backend->is_attached(r); });
+    switch (plan.action) {
+      case ReconcileAction::keep_mounts:
         ++report.mounts_kept;
         spdlog::debug("reconcile: volume {}: attached at {}, keeping {} mount(s)", in_quotes(record.name),
                       record.mountpoint, record.mount_count());
-      } else {
+        break;
+      case ReconcileAction::drop_mounts: {
         ++report.mounts_dropped;
         std::vector<std::string> ids;
         for (const auto& [id, n] : record.mounts) {
@@ -1054,35 +1172,37 @@ ReconcileReport VolumeManager::Impl::start() {
         record.mounts.clear();
         record.mountpoint.clear();
         changed.push_back(i);
+        break;
       }
-    } else if (!record.mountpoint.empty() || under_root.count(record.name) > 0) {
-      // Attached with no count: a crash between attach and the state write
-      // (mountpoint not saved yet: look at <mount_root>/<name>), or a
-      // detach that failed at the last Unmount (mountpoint kept).
-      VolumeRecord probe = record;
-      if (probe.mountpoint.empty()) {
-        probe.mountpoint = target_of(record.name);
-      }
-      bool attached = false;
-      try {
-        attached = backend->is_attached(probe);
-      } catch (const Error& e) {
-        spdlog::warn("reconcile: volume {}: cannot tell whether {} is attached ({}); left as it is",
-                     in_quotes(record.name), probe.mountpoint, e.what());
-        continue;
-      }
-      if (attached) {
-        leaks.push_back({record.name, probe.mountpoint});
-      } else if (!record.mountpoint.empty()) {
+      case ReconcileAction::detach_leak:
+        leaks.push_back({record.name, plan.mountpoint});
+        break;
+      case ReconcileAction::clear_mountpoint:
         record.mountpoint.clear();
         changed.push_back(i);
-      }
+        break;
+      case ReconcileAction::undetermined:
+        if (record.mount_count() > 0) {
+          ++report.mounts_kept;
+          spdlog::warn("reconcile: volume {}: cannot tell whether it is attached ({}); its mount counts are kept",
+                       in_quotes(record.name), plan.detail);
+        } else {
+          spdlog::warn("reconcile: volume {}: cannot tell whether {} is attached ({}); left as it is",
+                       in_quotes(record.name), plan.mountpoint, plan.detail);
+        }
+        break;
+      case ReconcileAction::none:
+      case ReconcileAction::missing_backend:
+        break;
     }
   }
 
   // Nobody is served yet: save the reconciled records, then publish them all.
+  std::vector<std::string> unsaved;
   for (std::size_t i : changed) {
-    save_quietly(loaded.records[i], "reconcile");
+    if (!save_quietly(loaded.records[i], "reconcile")) {
+      unsaved.push_back(loaded.records[i].name);
+    }
   }
   {
     std::lock_guard lock(m_catalog);
@@ -1094,6 +1214,9 @@ ReconcileReport VolumeManager::Impl::start() {
       slot->record = std::move(record);
       m_slots[name] = std::move(slot);
     }
+  }
+  for (const auto& name : unsaved) {
+    set_unsaved(name, true);
   }
 
   for (const auto& leak : leaks) {
@@ -1137,14 +1260,21 @@ ReconcileReport VolumeManager::Impl::start() {
 
 // ------------------------------------------------------------- refresh
 
-void VolumeManager::Impl::refresh() {
+std::vector<BackendRefresh> VolumeManager::Impl::refresh() {
+  save_unsaved();
+  std::vector<BackendRefresh> outcomes;
   for (const auto& instance : m_backends.names()) {
     Backend* backend = m_backends.find(instance);
     const bool global = backend->scope() == Scope::global;
+    BackendRefresh& outcome = outcomes.emplace_back();
+    outcome.instance = instance;
+    const auto started = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(m_refresh_mutex);
       if (!m_refreshing.insert(instance).second) {
         spdlog::debug("refresh: backend {} is still busy with an earlier refresh; skipped", in_quotes(instance));
+        outcome.skipped = true;
+        outcome.error = "an earlier refresh of this backend is still running";
         continue;
       }
     }
@@ -1174,6 +1304,8 @@ void VolumeManager::Impl::refresh() {
         m_refreshing.erase(instance);
       }
       spdlog::warn("refresh: backend {}: {}", in_quotes(instance), e.what());
+      outcome.error = e.what();
+      outcome.took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
       continue;
     }
     {
@@ -1183,7 +1315,10 @@ void VolumeManager::Impl::refresh() {
     if (found) {
       merge(instance, *found, since);
     }
+    outcome.ok = true;
+    outcome.took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
   }
+  return outcomes;
 }
 
 void VolumeManager::Impl::merge(const std::string& instance, std::vector<VolumeRecord>& found, std::uint64_t since) {
@@ -1272,6 +1407,230 @@ void VolumeManager::Impl::forget_vanished(const std::string& name, const std::st
   spdlog::info("refresh: volume {} no longer exists on backend {}; forgotten", in_quotes(name), in_quotes(instance));
 }
 
+// ------------------------------------------------------------- operator
+
+namespace {
+
+struct ActionOutcome {
+  VolumeRecord record;
+  nlohmann::json result;
+};
+
+// Operator verbs appear in messages and the audit log: a short allowlist.
+void validate_verb(const std::string& verb) {
+  bool ok = !verb.empty() && verb.size() <= 32;
+  for (char c : verb) {
+    ok = ok && ((c >= 'a' && c <= 'z') || c == '-' || c == '_');
+  }
+  if (!ok) {
+    throw invalid_argument("operator verb " + in_quotes(verb) + " is not allowed (lowercase letters, '-', '_')");
+  }
+}
+
+}  // namespace
+
+nlohmann::json VolumeManager::Impl::operator_action(const std::string& name, const std::string& verb,
+                                                    const nlohmann::json& args, milliseconds budget) {
+  validate_volume_name(name);
+  validate_verb(verb);
+  if (!published(name)) {
+    throw not_found("no such volume");
+  }
+  auto guard = lock_volume(name, verb);
+  auto current = published(name);
+  if (!current) {
+    throw not_found("no such volume");
+  }
+  Backend* backend = &backend_of(*current);
+  const Deadline deadline = Deadline::after(budget);
+  ActionOutcome outcome = run_bounded<ActionOutcome>(
+      verb, current->backend, budget, deadline,
+      [backend, record = *current, verb, args, deadline]() mutable {
+        nlohmann::json result = backend->operator_action(verb, record, args, deadline);
+        return ActionOutcome{std::move(record), std::move(result)};
+      },
+      // The guard keeps the volume locked until the backend is done; what it
+      // changed in backend_data (an LVM "grow at next mount" mark) is kept.
+      [this, guard, name, verb](std::optional<ActionOutcome>& value, const Error* error) {
+        if (!value) {
+          spdlog::warn("{} volume {}: failed after its deadline: {}", verb, in_quotes(name), describe(error));
+          return;
+        }
+        if (auto latest = published(name); latest && latest->backend_data != value->record.backend_data) {
+          latest->backend_data = value->record.backend_data;
+          save_quietly(*latest, verb.c_str());
+          publish(name, *latest, true);
+        }
+        spdlog::warn("{} volume {}: finished after its deadline: {}", verb, in_quotes(name), value->result.dump());
+      },
+      "it goes on in the background and its outcome is logged");
+  if (outcome.record.backend_data != current->backend_data) {
+    VolumeRecord next = *current;
+    next.backend_data = outcome.record.backend_data;
+    try {
+      save_record(next);
+    } catch (const Error& e) {
+      throw Error(e.kind(), std::string("the backend finished, but saving the state failed: ") + e.what());
+    }
+    publish(name, next, true);
+  }
+  return outcome.result;
+}
+
+std::vector<ReconcileFinding> VolumeManager::Impl::reconcile(bool apply) {
+  const auto under_root = mounts_under_root(m_mounter.mounts(), m_mount_root);
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(m_catalog);
+    for (const auto& [name, slot] : m_slots) {
+      if (slot->record) {
+        names.push_back(name);
+      }
+    }
+  }
+  std::vector<ReconcileFinding> out;
+  for (const auto& name : names) {
+    if (auto finding = reconcile_volume(name, under_root.count(name) > 0, apply)) {
+      out.push_back(std::move(*finding));
+    }
+  }
+  for (const auto& [entry, points] : under_root) {
+    bool known = false;
+    {
+      std::lock_guard lock(m_catalog);
+      known = m_slots.count(entry) > 0;
+    }
+    if (!known) {
+      if (auto finding = reconcile_unknown(entry, points, apply)) {
+        out.push_back(std::move(*finding));
+      }
+    }
+  }
+  return out;
+}
+
+std::optional<ReconcileFinding> VolumeManager::Impl::reconcile_volume(const std::string& name,
+                                                                      bool mounted_under_root, bool apply) {
+  ReconcileFinding f;
+  f.volume = name;
+  GuardPtr guard;
+  try {
+    guard = lock_volume(name, "reconcile", milliseconds(1000));
+  } catch (const Error& e) {
+    f.kind = "busy";
+    f.problem = e.what();
+    f.outcome = "skipped";
+    return f;
+  }
+  auto current = published(name);
+  if (!current) {
+    return std::nullopt;  // removed meanwhile
+  }
+  Backend* backend = m_backends.find(current->backend);
+  VolumePlan plan = plan_volume(*current, backend != nullptr, mounted_under_root, target_of(name),
+                                [backend](const VolumeRecord& r) { return backend->is_attached(r); });
+  f.kind = std::string(to_string(plan.action));
+  f.mountpoint = plan.mountpoint;
+  switch (plan.action) {
+    case ReconcileAction::none:
+    case ReconcileAction::keep_mounts:
+      return std::nullopt;
+    case ReconcileAction::missing_backend:
+      f.problem = "its backend instance " + in_quotes(current->backend) + " is not configured";
+      f.outcome = "report only";
+      return f;
+    case ReconcileAction::undetermined:
+      f.problem = "cannot tell whether it is attached at " + plan.mountpoint + ": " + plan.detail;
+      f.outcome = "report only";
+      return f;
+    case ReconcileAction::drop_mounts:
+      f.problem = std::to_string(current->mount_count()) + " mount(s) counted, but nothing is attached at " +
+                  current->mountpoint;
+      f.fix = "reset its mount counts";
+      break;
+    case ReconcileAction::clear_mountpoint:
+      f.problem = "no mount counted, and the recorded mountpoint " + current->mountpoint + " is not attached";
+      f.fix = "forget the recorded mountpoint";
+      break;
+    case ReconcileAction::detach_leak:
+      f.problem = "attached at " + plan.mountpoint + " with no mount counted";
+      f.fix = "detach it";
+      break;
+  }
+  if (!apply) {
+    f.outcome = "planned";
+    return f;
+  }
+  try {
+    if (plan.action == ReconcileAction::detach_leak) {
+      note_leftover(name, plan.mountpoint, current->backend_data);
+      auto detached = detach_bounded(*backend, *current, plan.mountpoint, m_deadlines.unmount,
+                                     Deadline::after(m_deadlines.unmount), guard);
+      clear_leftover(name, plan.mountpoint, detached.backend_data);
+    } else {
+      VolumeRecord next = *current;
+      next.mountpoint.clear();
+      if (plan.action == ReconcileAction::drop_mounts) {
+        next.mounts.clear();
+      }
+      save_record(next);
+      publish(name, next, true);
+      remove_mount_dir(name);
+    }
+    f.outcome = "done";
+    spdlog::warn("reconcile (operator): volume {}: {}: {}", in_quotes(name), f.problem, f.fix);
+  } catch (const Error& e) {
+    f.outcome = std::string("failed: ") + e.what();
+    spdlog::error("reconcile (operator): volume {}: {}: {} failed: {}", in_quotes(name), f.problem, f.fix, e.what());
+  }
+  return f;
+}
+
+std::optional<ReconcileFinding> VolumeManager::Impl::reconcile_unknown(const std::string& entry,
+                                                                       std::vector<std::string> points, bool apply) {
+  ReconcileFinding f;
+  f.kind = "unknown_mount";
+  f.volume = entry;
+  f.problem = "mounted under the mount root, but no volume " + in_quotes(entry) + " exists";
+  f.fix = "unmount it";
+  // Nested mounts first: the deepest mount point is unmounted before its parent.
+  std::sort(points.begin(), points.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& point : points) {
+    f.mountpoint += (f.mountpoint.empty() ? "" : " ") + point;
+  }
+  if (!apply) {
+    f.outcome = "planned";
+    return f;
+  }
+  // The name's lock keeps a Mount of a volume of that name out meanwhile.
+  GuardPtr guard;
+  try {
+    guard = lock_volume(entry, "reconcile", milliseconds(0));
+  } catch (const Error& e) {
+    f.outcome = std::string("failed: ") + e.what();
+    return f;
+  }
+  if (published(entry)) {
+    f.outcome = "skipped: the volume was created meanwhile";
+    return f;
+  }
+  try {
+    for (const auto& point : points) {
+      m_mounter.unmount(point, UnmountMode::normal, Deadline::after(m_deadlines.unmount));
+      spdlog::warn("reconcile (operator): unmounted {}: under the mount root, belonging to no volume", point);
+    }
+    if (valid_name(entry)) {
+      remove_mount_dir(entry);
+    }
+    f.outcome = "done";
+  } catch (const Error& e) {
+    f.outcome = std::string("failed: ") + e.what();
+    spdlog::error("reconcile (operator): unmounting {} failed: {}", f.mountpoint, e.what());
+  }
+  return f;
+}
+
 // ------------------------------------------------------------- facade
 
 namespace {
@@ -1327,7 +1686,16 @@ std::optional<VolumeRecord> VolumeManager::record(const std::string& name) const
 
 std::vector<VolumeRecord> VolumeManager::records() const { return m_impl->all_records(); }
 
-void VolumeManager::refresh() { m_impl->refresh(); }
+std::vector<BackendRefresh> VolumeManager::refresh() { return m_impl->refresh(); }
+
+std::vector<ReconcileFinding> VolumeManager::reconcile(bool apply) { return m_impl->reconcile(apply); }
+
+nlohmann::json VolumeManager::operator_action(const std::string& name, const std::string& verb,
+                                              const nlohmann::json& args, std::chrono::milliseconds budget) {
+  return in_context(verb.c_str(), name, [&] { return m_impl->operator_action(name, verb, args, budget); });
+}
+
+const BackendMetrics& VolumeManager::backend_metrics() const { return m_impl->backend_metrics(); }
 
 std::size_t VolumeManager::background_calls() const { return m_impl->background_calls(); }
 

@@ -35,6 +35,11 @@
 //    the record so that its counts survive a restart. refresh() drops names
 //    that vanished from the storage unless they are mounted here or an
 //    operation on them is running; a persisted one also loses its file.
+//  - Create of a name already known on a shared backend still provisions
+//    (idempotent): the catalogue may be stale after a crash (a creator died
+//    before placing the data, a Remove was cut off after the storage let
+//    the volume go), and Create must not acknowledge what the storage lacks.
+//    Local backends answer from the catalogue (their state file is the truth).
 //  - Volumes whose backend instance is not configured any more are loaded
 //    and listed; every operation on them fails with `unavailable`.
 //  - Backend calls run on a thread each (see backend_call.hpp); the
@@ -43,6 +48,7 @@
 //    protocol layer logs one line per call.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -55,6 +61,8 @@
 #include <holdfast/volume.hpp>
 
 #include "config/config.hpp"
+#include "volume/backend_metrics.hpp"
+#include "volume/reconcile_plan.hpp"
 
 namespace holdfast {
 
@@ -80,6 +88,15 @@ struct ReconcileReport {
   // Volumes whose backend instance is no longer in the config: loaded and
   // listed, but every operation on them fails until the instance is back.
   std::vector<std::string> missing_backend;
+};
+
+// How one backend's refresh went (VolumeManager::refresh).
+struct BackendRefresh {
+  std::string instance;
+  bool ok = false;
+  bool skipped = false;  // an earlier refresh of this backend is still running
+  std::string error;     // when !ok
+  std::chrono::milliseconds took{0};
 };
 
 class VolumeManager {
@@ -112,11 +129,35 @@ class VolumeManager {
   std::optional<VolumeRecord> record(const std::string& name) const;
   std::vector<VolumeRecord> records() const;
 
-  // Calls every backend's refresh() and merges shared backends' discover()
+  // First saves again every volume whose last state write failed (an
+  // Unmount on a full disk released its mount ID in memory only). Then
+  // calls every backend's refresh() and merges shared backends' discover()
   // into the catalogue, each within `refresh_interval`; a backend whose
   // previous refresh overran is skipped until it ends. Never throws for a
-  // backend failure (logged). Run by the maintenance thread.
-  void refresh();
+  // backend failure (logged, and returned per backend, sorted by name).
+  // Run by the maintenance thread and by the operator's doctor.
+  std::vector<BackendRefresh> refresh();
+
+  // The operator's reconcile: compares every volume's record with the mount
+  // table now, as start() does (reconcile_plan.hpp), under each volume's
+  // operation lock (a volume busy for more than a second is reported as
+  // "busy" and skipped). With `apply`, fixes what start() would fix: resets
+  // counts whose attachment vanished, detaches attachments with no count,
+  // forgets stale mountpoints, and unmounts mounts under the mount root that
+  // belong to no volume (nothing outside the mount root). Without, only
+  // reports. Findings in volume order; volumes with nothing to do are left out.
+  std::vector<ReconcileFinding> reconcile(bool apply);
+
+  // An operator verb of the volume's backend (Backend::operator_action),
+  // under the volume's operation lock, within `budget`; the record is saved
+  // when the backend changed it. Throws holdfast::Error ("<verb> volume
+  // \"x\": ..."); timeout when the backend overruns (the call goes on and
+  // its record change is saved when it ends).
+  nlohmann::json operator_action(const std::string& name, const std::string& verb, const nlohmann::json& args,
+                                 std::chrono::milliseconds budget);
+
+  // Per-backend call counters (for /metrics).
+  const BackendMetrics& backend_metrics() const;
 
   // Backend calls still running on worker threads, including calls
   // abandoned after their deadline. The destructor waits for all of them;

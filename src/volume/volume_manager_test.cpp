@@ -641,6 +641,20 @@ TEST_CASE("[Error] deadlines: a late failing attach just releases the lock", "[u
   CHECK(h.rec("v").mounts == Counts{{"B", 1}});
 }
 
+// Regression: an attach that returned a timeout error of its own (an nfs
+// server that does not answer the probe) was taken for an abandoned call,
+// and the empty mount directory was left under the mount root.
+TEST_CASE("[Error] an attach failing with its own timeout leaves no mount directory", "[unit]") {
+  Host h;
+  h.manager->create("v", std::nullopt);
+  h.local->fail(FakeOp::attach, holdfast::timeout("server 127.0.0.1 not answering"), 1);
+  auto error = error_of([&] { h.manager->mount("v", "A"); });
+  REQUIRE(error);
+  CHECK(error->kind() == ErrorKind::timeout);
+  CHECK_FALSE(exists(h.target("v")));
+  CHECK(h.rec("v").mounts.empty());
+}
+
 TEST_CASE("[Error] deadlines: unmount's detach overrun releases the ID; late success clears", "[unit]") {
   Host h(nullptr, "host-a", [](Config& c) { c.deadlines.unmount = 300ms; });
   h.manager->create("v", std::nullopt);
@@ -820,6 +834,55 @@ TEST_CASE("[Success] shared backends: discovery, mount of an unseen name, vanish
   }
 }
 
+// Regression (found by the crash torture, tests/crash): after a kill the
+// catalogue can know a shared volume the storage lacks, and Create answered
+// from the catalogue alone acknowledged a volume that was then lost.
+TEST_CASE("[Error] create of a known shared volume confirms it on the storage", "[unit]") {
+  Host a;
+  SECTION("known from discovery, its creator died before placing it") {
+    Host b(a.shared->storage(), "host-b");
+    a.manager->create("sv", Options{{"backend", "shared"}});
+    b.manager->refresh();
+    REQUIRE(b.manager->record("sv"));
+    a.shared->storage()->erase("sv");
+    b.manager->create("sv", std::nullopt);
+    CHECK(b.shared->calls(FakeOp::provision) == 1);
+    CHECK(a.shared->storage()->find("sv"));
+  }
+  SECTION("a state file left by a Remove killed after its deprovision") {
+    a.manager->create("sv", Options{{"backend", "shared"}});
+    a.shared->storage()->erase("sv");
+    a.restart();
+    a.manager->create("sv", std::nullopt);
+    a.manager->refresh();
+    CHECK(a.manager->record("sv"));  // acknowledged, so not forgotten by the refresh
+    CHECK(a.shared->storage()->find("sv"));
+  }
+  // A local backend's state file is the truth: no backend call.
+  a.manager->create("lv", std::nullopt);
+  a.manager->create("lv", std::nullopt);
+  CHECK(a.local->calls(FakeOp::provision) == 1);
+}
+
+// Regression (found by the crash torture with a full state filesystem): an
+// Unmount whose save failed released its mount ID in memory only, and a
+// later restart counted it again (a volume in use forever).
+TEST_CASE("[Error] an unmount that could not be saved is saved at the next refresh", "[unit]") {
+  Host h;
+  h.manager->create("v", std::nullopt);
+  h.manager->mount("v", "X");
+  h.manager->mount("v", "Y");
+  h.store->fail_saves = 1;
+  auto e = error_of([&] { h.manager->unmount("v", "X"); });
+  REQUIRE(e);
+  CHECK_THAT(e->what(), Contains("the mount ID was released"));
+  CHECK(h.saved("v").mounts == Counts{{"X", 1}, {"Y", 1}});  // on disk: not yet
+  h.manager->refresh();
+  CHECK(h.saved("v").mounts == Counts{{"Y", 1}});
+  h.restart();
+  CHECK(h.rec("v").mounts == Counts{{"Y", 1}});
+}
+
 TEST_CASE("[Error] a refresh stuck in a backend is abandoned and not piled up", "[unit]") {
   Host h;
   auto gate = h.shared->block(FakeOp::discover);
@@ -867,4 +930,88 @@ TEST_CASE("[Success] capabilities: global only when every backend is", "[unit]")
   CHECK(h.manager->scope() == Scope::local);
   h.local->set_scope(Scope::global);
   CHECK(h.manager->scope() == Scope::global);
+}
+
+TEST_CASE("[Success] operator reconcile: dry run reports, apply fixes, only under the mount root", "[unit]") {
+  Host h;
+  for (const char* name : {"kept", "dropped", "leak", "stale"}) {
+    h.manager->create(name, std::nullopt);
+  }
+  h.manager->mount("kept", "A");
+  h.manager->mount("dropped", "A");
+  h.manager->mount("stale", "A");
+  // While running: someone unmounted "dropped" by hand, "leak" got attached
+  // behind our back, a stranger mounted under the mount root and elsewhere.
+  h.mounter.drop_mount(h.target("dropped"));
+  h.mounter.add_mount("fake:leak", h.target("leak"), "fake");
+  h.mounter.add_mount("tmpfs", h.target("stranger"), "tmpfs");
+  h.mounter.add_mount("tmpfs", h.target("stranger") + "/inner", "tmpfs");
+  h.mounter.add_mount("tmpfs", h.dir.sub("outside"), "tmpfs");
+
+  auto kinds = [](const std::vector<ReconcileFinding>& findings) {
+    std::map<std::string, ReconcileFinding> out;
+    for (const auto& f : findings) {
+      out[f.volume] = f;
+    }
+    return out;
+  };
+  auto dry = kinds(h.manager->reconcile(false));
+  REQUIRE(dry.size() == 3);
+  CHECK(dry["dropped"].kind == "mounts_vanished");
+  CHECK(dry["leak"].kind == "leaked_attachment");
+  CHECK(dry["stranger"].kind == "unknown_mount");
+  CHECK(dry["stranger"].mountpoint == h.target("stranger") + "/inner " + h.target("stranger"));
+  for (const auto& [name, f] : dry) {
+    CHECK(f.outcome == "planned");
+  }
+  // A dry run changes nothing.
+  CHECK(h.rec("dropped").mounts == Counts{{"A", 1}});
+  CHECK(h.mounter.is_mounted(h.target("leak")));
+
+  auto applied = kinds(h.manager->reconcile(true));
+  REQUIRE(applied.size() == 3);
+  for (const auto& [name, f] : applied) {
+    CHECK(f.outcome == "done");
+  }
+  CHECK(h.rec("dropped").mounts.empty());
+  CHECK(h.saved("dropped").mounts.empty());
+  CHECK_FALSE(h.mounter.is_mounted(h.target("leak")));
+  CHECK_FALSE(h.mounter.is_mounted(h.target("stranger")));
+  CHECK_FALSE(h.mounter.is_mounted(h.target("stranger") + "/inner"));
+  CHECK(h.mounter.is_mounted(h.dir.sub("outside")));  // outside the mount root: never touched
+  CHECK(h.mounter.is_mounted(h.target("kept")));
+  CHECK(h.rec("kept").mounts == Counts{{"A", 1}});
+  CHECK(h.manager->reconcile(false).empty());
+}
+
+TEST_CASE("[Error] operator verbs: unknown volume, verb the backend lacks, allowlist", "[unit]") {
+  Host h;
+  h.manager->create("v", std::nullopt);
+  auto missing = error_of([&] { h.manager->operator_action("nope", "resize", nlohmann::json::object(), 1s); });
+  REQUIRE(missing);
+  CHECK(missing->kind() == ErrorKind::not_found);
+  auto lacking = error_of([&] { h.manager->operator_action("v", "resize", nlohmann::json::object(), 1s); });
+  REQUIRE(lacking);
+  CHECK(lacking->kind() == ErrorKind::invalid_argument);
+  CHECK_THAT(lacking->what(), StartsWith("resize volume \"v\": ") && Contains("has no operator verb \"resize\""));
+  auto bad = error_of([&] { h.manager->operator_action("v", "Re size", nlohmann::json::object(), 1s); });
+  REQUIRE(bad);
+  CHECK(bad->kind() == ErrorKind::invalid_argument);
+}
+
+TEST_CASE("[Success] backend metrics count calls, errors by kind and overruns", "[unit]") {
+  Host h;
+  h.manager->create("m", std::nullopt);
+  h.manager->mount("m", "A");
+  h.manager->unmount("m", "A");
+  auto c = h.manager->backend_metrics().counters("local");
+  CHECK(c.calls == 3);  // provision, attach, detach
+  CHECK(c.errors.at(static_cast<std::size_t>(ErrorKind::timeout)) == 0);
+  h.local->fail(FakeOp::attach, unavailable("server gone"));
+  CHECK(error_of([&] { h.manager->mount("m", "B"); }));
+  c = h.manager->backend_metrics().counters("local");
+  CHECK(c.calls == 4);
+  CHECK(c.errors.at(static_cast<std::size_t>(ErrorKind::unavailable)) == 1);
+  CHECK(c.overruns == 0);
+  CHECK(h.manager->backend_metrics().instances() == std::vector<std::string>{"local", "shared"});
 }

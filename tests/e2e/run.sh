@@ -9,9 +9,10 @@
 #   --backend LIST   comma-separated scenario folders to run (default: all of
 #                    tests/e2e/scenarios/*, local first)
 #   --only REGEX     run only scenarios whose "<backend>/<file name>" matches
-#   --no-build       use BUILD_DIR/src/daemon/holdfastd as it is
+#   --no-build       use BUILD_DIR/src/daemon/holdfastd and BUILD_DIR/src/cli/holdfast
+#                    (the operator CLI, installed in the guest too) as they are
 # Environment: E2E_VM_TIMEOUT (s, default 600 + 150 per scenario), E2E_SCENARIO_TIMEOUT
-#   (s, default 300),
+#   (s, default 300), E2E_DAEMON_WAIT (s, default 600: each containerd/dockerd start),
 #   VM_CACHE_DIR (image cache, default /var/cache/holdfast-vm), VM_REBUILD=1.
 # Work folder (the VM's share): BUILD_DIR/e2e; results in BUILD_DIR/e2e/results.
 # Prints one line per scenario and "e2e: N passed, N failed"; exits 1 on any failure.
@@ -39,11 +40,13 @@ done
 # ---- holdfastd
 if [[ $do_build == 1 ]]; then
     [[ -f $build/CMakeCache.txt ]] || cmake -S "$repo" -B "$build" >/dev/null
-    cmake --build "$build" -j2 --target holdfastd
+    cmake --build "$build" -j2 --target holdfastd holdfast
 fi
 build=$(cd "$build" && pwd)
 daemon=$build/src/daemon/holdfastd
+cli=$build/src/cli/holdfast
 [[ -x $daemon ]] || { echo "run.sh: no holdfastd at $daemon" >&2; exit 2; }
+[[ -x $cli ]] || { echo "run.sh: no holdfast CLI at $cli (target holdfast)" >&2; exit 2; }
 
 # ---- scenarios: <backend>/<NN-name>.sh, local first, then the others by name
 if [[ -z $backends ]]; then
@@ -64,7 +67,7 @@ done
 image=$("$here/image/build-image.sh" | tail -1)
 lib_packages() { # the Debian packages holding the libraries holdfastd loads
     local libs owners lib pkg
-    mapfile -t libs < <({ ldd "$daemon" 2>/dev/null || true; } | awk '/=> \// { print $3 }')
+    mapfile -t libs < <({ ldd "$daemon" "$cli" 2>/dev/null || true; } | awk '/=> \// { print $3 }' | sort -u)
     (( ${#libs[@]} )) || return 0
     # One dpkg -S for all (it is slow); merged /usr: try both spellings.
     owners=$(for lib in "${libs[@]}"; do echo "$lib"; echo "/usr$lib"; readlink -f "$lib"; done \
@@ -95,10 +98,14 @@ work=$build/e2e
 rm -rf "$work/stage" "$work/suite" "$work/results"
 mkdir -p "$work/stage" "$work/suite" "$work/results"
 cp "$daemon" "$work/stage/holdfastd"
+cp "$cli" "$work/stage/holdfast"
 cp -r "$here/guest" "$here/scenarios" "$work/suite/"
 printf '%s\n' "${scenarios[@]}" >"$work/stage/scenarios.txt"
 # The guest does not inherit our environment: settings go through the share.
-echo "E2E_SCENARIO_TIMEOUT=${E2E_SCENARIO_TIMEOUT:-300}" >"$work/stage/settings.sh"
+{
+    echo "E2E_SCENARIO_TIMEOUT=${E2E_SCENARIO_TIMEOUT:-300}"
+    echo "export E2E_DAEMON_WAIT=${E2E_DAEMON_WAIT:-600}"
+} >"$work/stage/settings.sh"
 # Host-side hook: a backend folder's stage-host.sh BUILD_DIR OUT_DIR prepares
 # what its scenarios need from the host (the VM has no network, no compiler);
 # OUT_DIR is /mnt/host/stage/<backend> in the guest.
@@ -111,11 +118,16 @@ for b in $backends; do
     echo "e2e: staging for $b (scenarios/$b/stage-host.sh)"
     bash "$hook" "$build" "$work/stage/$b" || { echo "run.sh: scenarios/$b/stage-host.sh failed" >&2; exit 2; }
 done
+seen_local=0
 {
     echo "# holdfastd config for the e2e VM, written by tests/e2e/run.sh"
     echo "log_level: debug"
     echo "backends:"
-    for b in $backends; do
+    # The local backend is always configured (the daemon's default backend,
+    # as on an operator's host), whichever folders run.
+    for b in local $backends; do
+        [[ $b != local || $seen_local != 1 ]] || continue
+        [[ $b != local ]] || seen_local=1
         frag=$here/scenarios/$b/holdfast.yaml
         [[ ! -f $frag ]] || sed -e '/^\s*#/d' -e '/^\s*$/d' -e 's/^/  /' "$frag"
     done

@@ -152,6 +152,7 @@ DaemonProcess::DaemonProcess(std::string root, DaemonSettings settings)
       m_settings(std::move(settings)),
       m_config_path(m_root + "/holdfast.yaml"),
       m_socket_path(m_root + "/run/plugin.sock"),
+      m_admin_socket_path(m_root + "/run/admin.sock"),
       m_state_dir(m_root + "/state"),
       m_mount_root(m_root + "/mounts"),
       m_log_path(m_root + "/daemon.log") {
@@ -174,7 +175,8 @@ DaemonProcess::~DaemonProcess() {
 
 std::vector<std::string> DaemonProcess::argv() const {
   std::vector<std::string> args = {binary_path(),  "--config",     m_config_path, "--socket",
-                                   m_socket_path,  "--state-dir",  m_state_dir,   "--mount-root",
+                                   m_socket_path,  "--admin-socket", m_admin_socket_path,
+                                   "--state-dir",  m_state_dir,   "--mount-root",
                                    m_mount_root,   "--log-level", m_settings.log_level};
   args.insert(args.end(), m_settings.extra_args.begin(), m_settings.extra_args.end());
   return args;
@@ -301,6 +303,12 @@ std::string DaemonProcess::log() const {
 }
 
 CommandOutput run_holdfastd(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {DaemonProcess::binary_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv, timeout);
+}
+
+CommandOutput run_program(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   char out_template[] = "/tmp/holdfastd-out-XXXXXX";
   char err_template[] = "/tmp/holdfastd-err-XXXXXX";
   Fd out(::mkstemp(out_template));
@@ -308,8 +316,6 @@ CommandOutput run_holdfastd(const std::vector<std::string>& args, std::chrono::m
   if (!out || !err) {
     throw std::runtime_error(std::string("mkstemp: ") + std::strerror(errno));
   }
-  std::vector<std::string> argv = {DaemonProcess::binary_path()};
-  argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = spawn_process(argv, child_environment(), out.get(), err.get(), -1);
 
   CommandOutput result;

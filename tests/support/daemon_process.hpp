@@ -6,6 +6,7 @@
 //   <root>/state           --state-dir
 //   <root>/mounts          --mount-root
 //   <root>/run/plugin.sock --socket
+//   <root>/run/admin.sock  --admin-socket
 //   <root>/daemon.log      the daemon's stdout and stderr (appended across
 //                          restarts), for printing when a test fails
 // start() waits until the socket answers /Plugin.Activate; stop() sends
@@ -72,6 +73,7 @@ class DaemonProcess {
   const std::string& root() const { return m_root; }
   const std::string& config_path() const { return m_config_path; }
   const std::string& socket_path() const { return m_socket_path; }
+  const std::string& admin_socket_path() const { return m_admin_socket_path; }
   const std::string& state_dir() const { return m_state_dir; }
   const std::string& mount_root() const { return m_mount_root; }
   const std::string& log_path() const { return m_log_path; }
@@ -86,6 +88,7 @@ class DaemonProcess {
   DaemonSettings m_settings;
   std::string m_config_path;
   std::string m_socket_path;
+  std::string m_admin_socket_path;
   std::string m_state_dir;
   std::string m_mount_root;
   std::string m_log_path;
@@ -102,5 +105,8 @@ struct CommandOutput {
 // killing it after `timeout`.
 CommandOutput run_holdfastd(const std::vector<std::string>& args,
                             std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// Runs any program (argv[0]: its path) to completion the same way.
+CommandOutput run_program(const std::vector<std::string>& argv,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 }  // namespace holdfast::test

@@ -7,7 +7,8 @@
 #      /etc/holdfast/holdfast.yaml from the share (staged by run.sh)
 #   2. each selected backend's scenarios/<backend>/setup.sh (storage servers etc.)
 #   3. holdfastd --config /etc/holdfast/holdfast.yaml, in the background
-#   4. dockerd (overlay2, cgroupfs), then `docker import` of the baked busybox rootfs
+#   4. containerd, then dockerd --containerd (overlay2, cgroupfs), as Debian's
+#      units run them; then `docker import` of the baked busybox rootfs
 #   5. every scenario listed in stage/scenarios.txt, in order, each under a
 #      time limit, followed by a clean-up (containers, services, swarm,
 #      holdfast volumes; daemons restarted if a scenario left them down)
@@ -55,11 +56,12 @@ modules() {
 
 install_holdfast() {
     install -m 0755 "$stage/holdfastd" /usr/local/sbin/holdfastd
+    install -m 0755 "$stage/holdfast" /usr/local/bin/holdfast
     install -d /etc/holdfast
     install -m 0644 "$stage/holdfast.yaml" "$HOLDFAST_CONFIG"
     # Fails here, clearly, if a runtime library is missing from the image.
-    if ldd /usr/local/sbin/holdfastd 2>/dev/null | grep 'not found'; then
-        echo "holdfastd needs libraries the image lacks (add their packages to tests/e2e/image/packages.txt)"
+    if ldd /usr/local/sbin/holdfastd /usr/local/bin/holdfast 2>/dev/null | grep 'not found'; then
+        echo "holdfastd or holdfast needs libraries the image lacks (add their packages to tests/e2e/image/packages.txt)"
         return 1
     fi
 }
@@ -187,6 +189,6 @@ else
     tail -n 30 "$E2E_LOG_DIR/dockerd.log" "$E2E_LOG_DIR/holdfastd.log" 2>/dev/null
 fi
 
-cp "$E2E_LOG_DIR/dockerd.log" "$E2E_LOG_DIR/holdfastd.log" "$results/" 2>/dev/null
+cp "$E2E_LOG_DIR/dockerd.log" "$E2E_LOG_DIR/containerd.log" "$E2E_LOG_DIR/holdfastd.log" "$results/" 2>/dev/null
 echo "guest: done at uptime $(cut -d' ' -f1 /proc/uptime)s, $failures failure(s)"
 exit $(( failures > 100 ? 100 : failures ))

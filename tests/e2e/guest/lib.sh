@@ -71,6 +71,20 @@ wait_for() {
     done
     "$@" || fail "gave up after ${limit}s waiting for: $*"
 }
+# wait_output SECONDS EXPECTED CMD...: retries CMD every 0.5 s until its
+# output is EXPECTED. (Not `wait_for N test "$(cmd)" = x`: the $(...) is
+# expanded once, before wait_for runs, so that only checks once.)
+wait_output() {
+    local limit=$1 want=$2 t0 got
+    shift 2
+    t0=$(date +%s)
+    while (( $(date +%s) - t0 < limit )); do
+        got=$("$@" 2>/dev/null) && [[ $got == "$want" ]] && return 0
+        sleep 0.5
+    done
+    got=$("$@" 2>&1) || true
+    [[ $got == "$want" ]] || fail "gave up after ${limit}s waiting for '$want' from: $* (last: '$got')"
+}
 
 # ---------------------------------------------------------------- processes
 
@@ -123,14 +137,48 @@ holdfastd_stop() {
 
 # ---------------------------------------------------------------- dockerd
 
+# containerd runs on its own, as Debian's units run it (docker.service
+# starts dockerd with --containerd). dockerd's own child containerd must
+# answer within a fixed 60 s, which an emulated guest on a busy host misses
+# ("failed to start containerd: timeout waiting for containerd to start");
+# here the wait is ours: long, and cut short if the daemon dies.
+# E2E_DAEMON_WAIT (s, default 600) bounds each daemon's start.
+CONTAINERD_SOCKET=/run/containerd/containerd.sock
+CONTAINERD_PIDFILE=/run/e2e/containerd.pid
+containerd_running() { local p; p=$(cat "$CONTAINERD_PIDFILE" 2>/dev/null) && [[ -n $p ]] && pid_alive "$p"; }
+containerd_start() {
+    containerd_running && return 0
+    mkdir -p "${CONTAINERD_PIDFILE%/*}"
+    echo "=== $(date -u +%FT%TZ) e2e: starting containerd" >>"$E2E_LOG_DIR/containerd.log"
+    setsid containerd >>"$E2E_LOG_DIR/containerd.log" 2>&1 </dev/null &
+    echo $! >"$CONTAINERD_PIDFILE"
+    daemon_wait containerd containerd_running ctr --address "$CONTAINERD_SOCKET" version
+    log "containerd ready"
+}
+# daemon_wait NAME ALIVE-CMD READY-CMD...: waits until READY-CMD succeeds;
+# fails at once if ALIVE-CMD says the daemon exited.
+daemon_wait() {
+    local name=$1 alive=$2 limit=${E2E_DAEMON_WAIT:-600} t0
+    shift 2
+    t0=$(date +%s)
+    until "$@" >/dev/null 2>&1; do
+        "$alive" || fail "$name exited at start; log tail: $(tail -5 "$E2E_LOG_DIR/$name.log")"
+        (( $(date +%s) - t0 < limit )) || { "$@" || true; fail "$name did not answer within ${limit}s"; }
+        sleep 0.5
+    done
+}
 dockerd_running() { [[ -s /run/docker.pid ]] && pid_alive "$(cat /run/docker.pid)"; }
 dockerd_start() {
     ! dockerd_running || fail "dockerd already running"
+    containerd_start
     echo "=== $(date -u +%FT%TZ) e2e: starting dockerd" >>"$E2E_LOG_DIR/dockerd.log"
-    setsid dockerd >>"$E2E_LOG_DIR/dockerd.log" 2>&1 </dev/null &
-    wait_for 120 docker info
+    setsid dockerd --containerd "$CONTAINERD_SOCKET" >>"$E2E_LOG_DIR/dockerd.log" 2>&1 </dev/null &
+    DOCKERD_PID=$!
+    # Until dockerd writes its pid file, the child we started is the one.
+    daemon_wait dockerd dockerd_alive_at_start docker info
     log "dockerd ready"
 }
+dockerd_alive_at_start() { pid_alive "$DOCKERD_PID"; }
 dockerd_stop() {
     local pid t0
     pid=$(cat /run/docker.pid)

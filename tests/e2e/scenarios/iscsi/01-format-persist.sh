@@ -22,7 +22,7 @@ status=$(vol_status data1)
 log "status after the first container: $status"
 assert_eq true "$(jq -r .last_attach.formatted <<<"$status")" "the first attach formatted"
 log "first attach: total $(jq -r .last_attach.total_ms <<<"$status") ms, login+device $(jq -r .last_attach.login_ms <<<"$status") ms, mkfs $(jq -r .last_attach.mkfs_ms <<<"$status") ms"
-wait_for 20 test -z "$(iscsi_mount_line data1)"
+wait_output 20 "" iscsi_mount_line data1
 assert_eq 0 "$(iscsi_sessions)" "sessions after the last unmount"
 assert_eq 0 "$(iscsi_disks)" "iSCSI disks after the last unmount"
 
@@ -43,8 +43,8 @@ fs_kib=$(docker exec reader df -k /vol | awk 'NR == 2 { print $2 }')
 log "filesystem size seen in the container: ${fs_kib} KiB"
 (( fs_kib < 523264 )) || fail "the filesystem covers the label area (${fs_kib} KiB)"
 docker rm -f reader >/dev/null
-wait_for 20 test -z "$(iscsi_mount_line data1)"
-wait_for 20 test "$(iscsi_disks)" = 0
+wait_output 20 "" iscsi_mount_line data1
+wait_output 20 0 iscsi_disks
 assert_not_contains "$(iscsi_label "$lun")" '"holder"' "the label after the last unmount"
 docker volume rm data1 >/dev/null
 assert_no_volume data1

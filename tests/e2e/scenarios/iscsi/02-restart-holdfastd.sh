@@ -14,8 +14,8 @@ docker exec worker sh -c 'echo after >> /vol/f'
 assert_eq "$(hostname)" "$(vol_field rs .Status.holder)" "holder after the restart"
 docker stop worker >/dev/null
 docker rm worker >/dev/null
-wait_for 20 test -z "$(iscsi_mount_line rs)"
-wait_for 20 test "$(iscsi_sessions)" = 0
+wait_output 20 "" iscsi_mount_line rs
+wait_output 20 0 iscsi_sessions
 log "unmounted and logged out after the container stopped"
 assert_eq "before during after" "$(docker run --rm -v rs:/vol "$BUSYBOX" cat /vol/f | xargs)" "data after the restart"
 assert_eq false "$(vol_status rs | jq -r .last_attach.formatted)" "no second format"

@@ -4,7 +4,9 @@
 # naming this host, while this host has the LUN mounted, and it attaches and
 # reads this host's data once this host unmounts. Then this host's daemon
 # dies with the volume mounted, host B takes the LUN over by the operator
-# policy, and this host's kernel is fenced: its writes fail.
+# policy, and this host's kernel is fenced: its writes fail. When this
+# host's daemon is back and its container stops, the fenced attachment is
+# undone here too (unmounted, SCSI device deleted, logged out).
 cfg=/etc/holdfast/host-b.yaml
 sock=/run/holdfast-b/holdfast.sock
 mkdir -p /run/holdfast-b
@@ -30,6 +32,11 @@ YAML
 setsid holdfastd --config "$cfg" >>/var/log/holdfastd-b.log 2>&1 </dev/null &
 b_pid=$!
 cleanup_b() {
+    local rc=$?
+    if [[ $rc != 0 ]]; then
+        echo "----- iscsiadm -m session -P 3"
+        iscsiadm -m session -P 3 2>&1 | grep -E 'Current Portal|Iface Name|Lun:|Attached scsi disk' || true
+    fi
     b_call Unmount '{"Name":"shared","ID":"b-1"}' >/dev/null 2>&1 || true
     kill "$b_pid" 2>/dev/null
     wait "$b_pid" 2>/dev/null
@@ -38,7 +45,8 @@ cleanup_b() {
 }
 trap cleanup_b EXIT
 b_call() { curl -s --max-time 100 --unix-socket "$sock" -X POST -d "$2" "http://holdfast/VolumeDriver.$1"; }
-wait_for 30 curl -sf --unix-socket "$sock" -X POST http://holdfast/Plugin.Activate
+# With a body, as the engine sends it (a POST without Content-Length gets 400).
+wait_for 60 curl -sf --unix-socket "$sock" -X POST -d '{}' http://holdfast/Plugin.Activate
 log "host-b holdfastd running (pid $b_pid)"
 
 vol_create shared -o backend=san1
@@ -63,7 +71,7 @@ assert_contains "$err" "touch /var/lib/holdfast-b/backends/san1/takeover/shared"
 assert_eq 0 "$(iscsi_sessions holdfast-b)" "host-b's kernel was not touched"
 
 docker rm -f holder-a >/dev/null
-wait_for 20 test -z "$(iscsi_mount_line shared)"
+wait_output 20 "" iscsi_mount_line shared
 t0=$(now)
 mount=$(b_call Mount '{"Name":"shared","ID":"b-1"}')
 log "host-b Mount after host-a let go ($(elapsed "$t0")s): $mount"
@@ -94,3 +102,10 @@ fi
 dmesg | grep -i 'reservation conflict' | tail -3 || true
 log "host-a's write failed after the takeover, as it must"
 assert_eq "" "$(b_call Unmount '{"Name":"shared","ID":"b-1"}' | jq -r .Err)" "host-b's Unmount after the takeover"
+
+holdfastd_start
+docker rm -f holder-a >/dev/null
+wait_output 30 "" iscsi_mount_line shared
+wait_output 30 0 iscsi_disks
+wait_output 30 0 iscsi_sessions
+log "this host's fenced attachment was undone when its container stopped"

@@ -36,9 +36,9 @@ plugin_timed() { # LABEL ENDPOINT JSON
     log "$1 took $(elapsed "$t0")s: $reply"
     [[ $reply == *'"Err":""'* ]] || fail "$1: $reply"
 }
-# The interim resize tool, staged by stage-host.sh.
-resize_tool() {
-    local t=/mnt/host/stage/lvm/holdfast-lvm-resize
-    [[ -x $t ]] || fail "$t missing (tests/e2e/scenarios/lvm/stage-host.sh stages it)"
-    echo "$t"
+# The operator CLI (staged by run.sh, installed by guest/driver.sh): it asks
+# the running holdfastd, over its admin socket, to resize under the
+# volume's operation lock.
+need_cli() {
+    command -v holdfast >/dev/null || fail "the holdfast CLI is not installed (tests/e2e/run.sh stages it)"
 }

@@ -38,7 +38,7 @@ wait_for 40 sh -c "docker volume inspect -f '{{json .Status}}' web | jq -e '.cap
 log "capacity: $(docker volume inspect -f '{{.Status.capacity}} total, {{.Status.available}} available' web)"
 
 docker rm -f holder >/dev/null
-wait_for 10 test -z "$(nfs_mount_line web)"
+wait_output 10 "" nfs_mount_line web
 log "unmounted after the last container"
 docker volume rm web >/dev/null
 assert_no_volume web

@@ -18,7 +18,7 @@ docker stop worker >/dev/null
 # a stop that hung).
 assert_match '^(0|143)$' "$(docker inspect -f '{{.State.ExitCode}}' worker)" "exit code of the stopped container"
 docker rm worker >/dev/null
-wait_for 10 test -z "$(nfs_mount_line rs)"
+wait_output 10 "" nfs_mount_line rs
 log "unmounted after the container stopped"
 docker volume rm rs >/dev/null
 assert_no_volume rs

@@ -13,7 +13,7 @@ docker rm user >/dev/null
 secs=$(elapsed "$t0")
 log "container stopped and removed in ${secs}s with the server black-holed"
 awk -v s="$secs" 'BEGIN { exit !(s < 40) }' || fail "stopping the container took ${secs}s"
-wait_for 10 test -z "$(nfs_mount_line dying)"
+wait_output 10 "" nfs_mount_line dying
 log "the mount is detached"
 nfs_blackhole_off
 trap - EXIT

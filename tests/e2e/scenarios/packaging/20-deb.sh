@@ -62,7 +62,7 @@ mv /etc/holdfast /tmp/e2e-suite-etc-holdfast
 log "installing $(basename "$deb1"): Depends: $(dpkg-deb -f "$deb1" Depends)"
 timed "dpkg -i" dpkg -i "$deb1"
 assert_eq "install ok installed 0.1.0-1" "$(dpkg-query -W -f '${Status} ${Version}' holdfast)" "package state"
-for f in /usr/sbin/holdfastd /etc/holdfast/holdfast.yaml /lib/systemd/system/holdfast.service \
+for f in /usr/sbin/holdfastd /usr/bin/holdfast /etc/holdfast/holdfast.yaml /lib/systemd/system/holdfast.service \
   /lib/systemd/system/holdfast.socket /usr/share/doc/holdfast/copyright; do
   [[ -f $f ]] || fail "$f not installed"
 done
