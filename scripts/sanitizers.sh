@@ -54,8 +54,8 @@ common="log_path=$reports/report:print_stacktrace=1:halt_on_error=1"
 export UBSAN_OPTIONS="$common"
 # Leaks are checked at exit of every process (LSan is part of ASan).
 export ASAN_OPTIONS="$common:detect_leaks=1:check_initialization_order=1:strict_init_order=1"
-export TSAN_OPTIONS="$common:exitcode=66:second_deadlock_stack=1"
-# Third-party leaks holdfast cannot free, each justified in the file.
+export TSAN_OPTIONS="$common:exitcode=66:second_deadlock_stack=1:suppressions=$src/tests/sanitizers/tsan.supp"
+# Suppressions: third-party findings only, each justified in its file.
 export LSAN_OPTIONS="suppressions=$src/tests/sanitizers/lsan.supp:print_suppressions=0"
 
 runner=()

@@ -72,6 +72,10 @@ struct Holder {
   SystemTime beat_at{};
 };
 
+// Declared before ClaimLabel, whose defaulted == compares an
+// optional<Holder> (clang needs it visible there).
+bool operator==(const Holder& a, const Holder& b);
+
 enum class LabelState {
   claimed,  // the LUN is volume `volume`
   retained  // the volume was removed with remove: keep; data kept for the same name
@@ -92,8 +96,6 @@ struct ClaimLabel {
 
   bool operator==(const ClaimLabel&) const = default;
 };
-
-bool operator==(const Holder& a, const Holder& b);
 
 enum class BlockKind {
   blank,        // all zeros: no label

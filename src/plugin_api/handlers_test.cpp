@@ -449,7 +449,9 @@ TEST_CASE("List and Mount encode unusual mountpoints as valid JSON", "[protocol]
   // A backend may hand out any path: quotes, backslashes, control and
   // non-ASCII characters must survive the hand-written List encoding.
   const std::string odd = "/mnt/w\xC3\xA9ird \"quoted\" back\\slash\ttab";
-  s.fake->set_attach_path([&](const holdfast::VolumeRecord&, const std::string&) { return odd; });
+  // By value: the backend keeps the function beyond this scope (`odd` dies
+  // before `s`), and its worker threads must not read a dead string (TSan).
+  s.fake->set_attach_path([odd](const holdfast::VolumeRecord&, const std::string&) { return odd; });
   SocketClient client(s.socket());
   ok(client.post("/VolumeDriver.Create", R"({"Name":"odd"})"));
   ok(client.post("/VolumeDriver.Create", R"({"Name":"plain"})"));

@@ -16,7 +16,9 @@ void SnapshotMounter::fill(Snapshot& snapshot, std::vector<MountEntry> table) {
 
 void SnapshotMounter::begin_snapshot(std::vector<MountEntry> table) {
   std::lock_guard lock(m_mutex);
-  m_snapshot.emplace();
+  // Not emplace(): clang 14 (the fuzz build) does not see a nested struct
+  // with member initializers as default-constructible.
+  m_snapshot.emplace(Snapshot{});
   fill(*m_snapshot, std::move(table));
 }
 
