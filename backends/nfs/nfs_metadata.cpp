@@ -42,7 +42,7 @@ VolumeMetadata parse_metadata(std::string_view text, std::string_view expected_n
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
     throw invalid_argument(fmt::format("volume record is not valid JSON: {}", e.what()));
   }
   if (!doc.is_object()) {

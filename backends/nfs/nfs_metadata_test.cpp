@@ -47,6 +47,8 @@ TEST_CASE("nfs metadata: strict parsing", "[nfs][metadata]") {
   const std::string ok_tail = R"("created_at": "2026-11-28T01:06:11Z", "created_by": "host-a"})";
   check_rejected("", "not valid JSON");
   check_rejected("{\"holdfast_volume\": 1,", "not valid JSON");
+  // Found by fuzz_nfs_metadata: a number beyond double is out_of_range, not parse_error.
+  check_rejected("{\"holdfast_volume\": 1, \"name\": 1e400}", "not valid JSON");
   check_rejected("[]", "not a JSON object");
   check_rejected(R"({"holdfast_volume": 2, "name": "db-1", "options": {}, )" + ok_tail, "format 2");
   check_rejected(R"({"holdfast_volume": "1", "name": "db-1", "options": {}, )" + ok_tail, "format");

@@ -294,6 +294,17 @@ TEST_CASE("Host and Content-Type are not checked", "[protocol][handlers]") {
   ok(*typed);
 }
 
+TEST_CASE("a Range header is ignored: the reply is the whole JSON document", "[protocol][handlers]") {
+  PluginServer s;
+  // Found by fuzz_http_request: httplib sliced the reply to the range asked.
+  auto reply = holdfast::test::raw_exchange(s.socket(),
+                                            "POST /VolumeDriver.List HTTP/1.1\r\nHost: plugin\r\nContent-Length: 2\r\n"
+                                            "Range: bytes=0-3\r\n\r\n{}");
+  REQUIRE(reply);
+  CHECK(reply->status == 200);
+  CHECK(ok(*reply)["Volumes"].is_array());
+}
+
 TEST_CASE("a body over 1 MiB is refused with 413 and the server keeps serving", "[protocol][handlers]") {
   PluginServer s;
   SocketClient client(s.socket());
