@@ -25,9 +25,18 @@ esac
 build="${2:-$src/build-$kind}"
 jobs="$(nproc)"
 
-# The test executables to build: all of them for asan; for tsan those of
-# src/volume and every protocol suite (with holdfastd, which daemon_test runs).
+# The test executables to build: for asan every unit, protocol and
+# integration suite (not the crash torture, which is long and has its own
+# step), with holdfastd and the holdfast CLI that protocol suites run; for
+# tsan those of src/volume and every protocol suite (with holdfastd, which
+# daemon_test runs).
 targets=()
+if [[ "$kind" == asan ]]; then
+  mapfile -t targets < <(
+    { grep -rhoE --include=CMakeLists.txt 'holdfast_add_test\([a-z0-9_]+ LABEL (unit|protocol|integration)\b' \
+        "$src/src" "$src/tests" "$src/backends" | sed -E 's/holdfast_add_test\(([a-z0-9_]+).*/\1/'
+      echo holdfastd; echo holdfast; } | sort -u)
+fi
 if [[ "$kind" == tsan ]]; then
   mapfile -t targets < <(
     { sed -nE 's/^[[:space:]]*holdfast_add_test\(([a-z0-9_]+).*/\1/p' "$src/src/volume/CMakeLists.txt"
@@ -39,11 +48,7 @@ fi
 t0=$SECONDS
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOLDFAST_WARNINGS_AS_ERRORS=ON \
   -DHOLDFAST_SANITIZE="$sanitize" -DHOLDFAST_BUILD_BENCH=OFF >/dev/null || exit 1
-if ((${#targets[@]})); then
-  cmake --build "$build" -j"$jobs" --target "${targets[@]}" || exit 1
-else
-  cmake --build "$build" -j"$jobs" || exit 1
-fi
+cmake --build "$build" -j"$jobs" --target "${targets[@]}" || exit 1
 echo "$kind: build $((SECONDS - t0)) s"
 
 reports="$build/sanitizer-reports"

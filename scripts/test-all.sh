@@ -52,10 +52,10 @@ done
 # fuzzing pass (docs/reliability.md, "Sanitizers" and "Fuzzing"):
 #   asan  ASan+UBSan build, every unit, protocol and integration test;
 #   tsan  TSan build of the volume manager's and the protocol suites;
-#   fuzz  every libFuzzer target of tests/fuzz for 25 s (clang-14).
+#   fuzz  every libFuzzer target of tests/fuzz for 15 s (clang-14).
 step asan "$src/scripts/sanitizers.sh" asan "$build-asan"
 step tsan "$src/scripts/sanitizers.sh" tsan "$build-tsan"
-step fuzz "$src/tests/fuzz/run.sh" --build --build-dir "$build-fuzz" 25
+step fuzz "$src/tests/fuzz/run.sh" --build --build-dir "$build-fuzz" 15
 
 if ((skip_e2e)); then
   echo "=== e2e: skipped (--skip-e2e)"

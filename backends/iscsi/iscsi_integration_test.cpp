@@ -183,7 +183,7 @@ ErrorKind error_kind(F&& f, std::string* message = nullptr) {
 
 }  // namespace
 
-TEST_CASE("discovery finds the target; CHAP and mutual CHAP are enforced", "[integration]") {
+TEST_CASE("discovery finds the target, CHAP and mutual CHAP are enforced", "[integration]") {
   SKIP_WITHOUT_TGTD();
   Tgtd t;
   t.add_target(1, k_iqn);

@@ -176,7 +176,7 @@ TEST_CASE("local backend: uid, gid and mode are applied", "[unit][local]") {
   CHECK((stat_of(dir.sub("vols/sticky")).st_mode & 07777) == 01777);
 }
 
-TEST_CASE("local backend: config defaults for uid, gid, mode; options override", "[unit][local]") {
+TEST_CASE("local backend: config defaults for uid, gid, mode, options override", "[unit][local]") {
   if (::geteuid() != 0) {
     WARN("skipped: needs root to chown");
     return;

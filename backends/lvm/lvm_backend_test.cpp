@@ -231,7 +231,7 @@ TEST_CASE("lvm: thick create is lvcreate, mkfs, then the incomplete tag goes", "
   CHECK(f.mounter.calls().empty());
 }
 
-TEST_CASE("lvm: thin create uses the pool; default size and fs from config", "[lvm][backend]") {
+TEST_CASE("lvm: thin create uses the pool, default size and fs from config", "[lvm][backend]") {
   Fixture f(k_thin_config + "default_size: 1.5G\nfs: xfs\n");
   VolumeRecord r = f.record("b");
   f.backend->provision(r, Fixture::deadline());
@@ -244,7 +244,7 @@ TEST_CASE("lvm: thin create uses the pool; default size and fs from config", "[l
   CHECK(r.backend_data == nlohmann::json{{"vg", "vg0"}, {"lv", "hf-b"}, {"fs", "xfs"}, {"thin", true}});
 }
 
-TEST_CASE("lvm: sizes are rounded up to MiB; mkfs options of config and volume", "[lvm][backend]") {
+TEST_CASE("lvm: sizes are rounded up to MiB, mkfs options of config and volume", "[lvm][backend]") {
   Fixture f(k_thick_config + "mkfs_options:\n  ext4: \"-O ^metadata_csum\"\n");
   VolumeRecord r = f.record("a", {{"size", "1000001K"}, {"mkfs_options", "-m 0 -L data"}});
   f.backend->provision(r, Fixture::deadline());
@@ -698,7 +698,7 @@ TEST_CASE("lvm: mount activates an inactive LV and mounts it on the target", "[l
   }()));
 }
 
-TEST_CASE("lvm: mount of an active LV runs no command; mounted already is a no-op", "[lvm][backend]") {
+TEST_CASE("lvm: mount of an active LV runs no command, mounted already is a no-op", "[lvm][backend]") {
   Fixture f;
   VolumeRecord r = f.created("a");
   f.fs->devices.insert("/dev/vg0/hf-a");
@@ -731,7 +731,7 @@ TEST_CASE("lvm: mount failures", "[lvm][backend]") {
   }
 }
 
-TEST_CASE("lvm: unmount, lazily when busy; optional deactivation", "[lvm][backend]") {
+TEST_CASE("lvm: unmount, lazily when busy, optional deactivation", "[lvm][backend]") {
   SECTION("plain") {
     Fixture f;
     VolumeRecord r = f.created("a");

@@ -10,6 +10,11 @@
 // paused and a black-holed server give errors within the configured
 // deadline while other volumes keep working.
 //
+// With the real holdfastd on top: right after a start the daemon lists what
+// the export holds but its state does not (a Create cut off by a crash)
+// without waiting for the periodic refresh, and a paused server does not
+// delay start-up.
+//
 // Kernel NFS mounts cannot run on the CI machine (no NFS client): attach is
 // exercised up to mount.nfs (the probe against ganesha is real, the
 // CommandRunner is a fake); the VM suite (tests/e2e) mounts for real.
@@ -24,6 +29,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -31,8 +38,10 @@
 #include <nlohmann/json.hpp>
 
 #include <holdfast/fd.hpp>
+#include <support/daemon_process.hpp>
 #include <support/fake_mounter.hpp>
 #include <support/fake_runner.hpp>
+#include <support/socket_client.hpp>
 #include <support/temp_dir.hpp>
 
 #include "ganesha_server.hpp"
@@ -42,9 +51,12 @@
 
 using namespace holdfast;
 using namespace holdfast::nfs;
+using holdfast::test::DaemonProcess;
+using holdfast::test::DaemonSettings;
 using holdfast::test::FakeMounter;
 using holdfast::test::FakeRunner;
 using holdfast::test::GaneshaServer;
+using holdfast::test::SocketClient;
 using holdfast::test::TempDir;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -624,7 +636,7 @@ TEST_CASE("nfs integration: discover skips bad records and is bounded", "[nfs][i
   CHECK(kind_of([&] { h.backend->discover(Deadline::after(30s)); }) == ErrorKind::internal);
 }
 
-TEST_CASE("nfs integration: attach probes the server; a missing directory fails before mount.nfs", "[nfs][integration]") {
+TEST_CASE("nfs integration: attach probes the server, a missing directory fails before mount.nfs", "[nfs][integration]") {
   REQUIRE_GANESHA();
   Host h("host-a", config("/attach"));
   VolumeRecord r = record("m1");
@@ -646,7 +658,7 @@ TEST_CASE("nfs integration: attach probes the server; a missing directory fails 
   CHECK(fs::is_directory(server().export_dir() + "/attach/m1"));
 }
 
-TEST_CASE("nfs integration: a paused server gives a timeout within the deadline; other volumes keep working", "[nfs][integration]") {
+TEST_CASE("nfs integration: a paused server gives a timeout within the deadline, other volumes keep working", "[nfs][integration]") {
   REQUIRE_GANESHA();
   Host h("host-a", config("/paused", "provision_timeout: 2s\nprobe_timeout: 1500ms\n"));
   VolumeRecord existing = record("before");
@@ -800,4 +812,96 @@ TEST_CASE("nfs integration: a server that never completes the TCP handshake time
                             Catch::Contains("no TCP connection"));
     WARN("SYN black hole (v" << version << "): " << took << " s: " << message);
   }
+}
+
+namespace {
+
+// The daemon's config: one nfs backend "filer" (`section`, as config()
+// gives it) and a refresh an hour away, so that only the pass at start can
+// make the export's volumes appear within the test.
+std::string daemon_config(const std::string& host_id, const std::string& section) {
+  std::string yaml = "host_id: " + host_id + "\nrefresh_interval: 3600s\nbackends:\n  filer:\n";
+  std::istringstream lines(section);
+  for (std::string line; std::getline(lines, line);) {
+    yaml += "    " + line + "\n";
+  }
+  return yaml;
+}
+
+// Volume names in the daemon's List reply.
+std::set<std::string> listed(SocketClient& client) {
+  auto reply = client.post("/VolumeDriver.List", "{}");
+  REQUIRE(reply.status == 200);
+  const auto body = nlohmann::json::parse(reply.body);
+  std::set<std::string> names;
+  for (const auto& v : body.at("Volumes")) {
+    names.insert(v["Name"].get<std::string>());
+  }
+  return names;
+}
+
+// Polls List until `name` is in it, for at most `limit` (a bound, not a
+// speed target: the periodic refresh is an hour away).
+bool listed_within(SocketClient& client, const std::string& name, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (listed(client).count(name) > 0) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= end) {
+      return false;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("nfs integration: holdfastd lists the export's volumes right after start, a paused server does not "
+          "delay it",
+          "[nfs][integration][daemon]") {
+  REQUIRE_GANESHA();
+  // provision_timeout 60s: a start-up that waited for the refresh of a
+  // paused server would miss DaemonProcess::start's 15 s.
+  const std::string section = config("/restart", "provision_timeout: 60s\n");
+  // On the export, unknown to any daemon state: what a Create cut off by a
+  // crash after linking its record leaves.
+  Host writer("restarted", section);
+  VolumeRecord orphan = record("orphan");
+  writer.backend->provision(orphan, Deadline::after(30s));
+
+  DaemonSettings settings;
+  settings.log_level = "info";
+  settings.config_yaml = daemon_config("restarted", section);
+  TempDir root;
+
+  SECTION("listed by the pass at start") {
+    DaemonProcess daemon(root.path(), settings);
+    daemon.start();
+    SocketClient client(daemon.socket_path());
+    const bool seen = listed_within(client, "orphan", 10s);
+    INFO("daemon log:\n" << daemon.log());
+    CHECK(seen);
+    CHECK(daemon.stop() == 0);
+  }
+
+  SECTION("a paused server: the daemon answers, the volume follows once the server is back") {
+    server().pause();
+    DaemonProcess daemon(root.path(), settings);
+    try {
+      daemon.start();
+    } catch (...) {
+      server().resume();
+      throw;
+    }
+    SocketClient client(daemon.socket_path());
+    CHECK(listed(client).count("orphan") == 0);  // the refresh is stuck on the server
+    server().resume();
+    const bool seen = listed_within(client, "orphan", 30s);
+    INFO("daemon log:\n" << daemon.log());
+    CHECK(seen);
+    CHECK(daemon.stop() == 0);
+  }
+
+  writer.backend->deprovision(orphan, Deadline::after(30s));
 }

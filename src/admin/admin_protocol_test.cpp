@@ -215,14 +215,18 @@ TEST_CASE("admin API: socket mode, ls, inspect, reconcile, doctor over HTTP", "[
 
   Json doctor = admin_json(admin, "GET", "/v1/doctor");
   std::map<std::string, std::string> status;
+  std::map<std::string, std::string> message;
   for (const auto& check : doctor["checks"]) {
     status[check["name"]] = check["status"];
+    message[check["name"]] = check["message"];
   }
   CHECK(status["config"] == "ok");
   CHECK(status["backend local"] == "ok");
   CHECK(status["mounts"] == "ok");
   CHECK(status["sockets"] == "ok");
   CHECK(status["audit log"] == "ok");
+  CHECK(message["audit log"] == "appending to " + daemon.state_dir() +
+                                    "/audit.log, rotated at 10485760 bytes, 3 rotated file(s) kept");
   CHECK(status.count("metrics") == 0);  // not configured
 
   Json info = admin_json(admin, "GET", "/v1/info");

@@ -1,6 +1,7 @@
 #include "admin/audit_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,17 +29,34 @@ std::string timestamp(std::chrono::system_clock::time_point now) {
                      utc.tm_hour, utc.tm_min, utc.tm_sec, ms % 1000);
 }
 
+int open_for_append(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+// <path>.<n>: the n-th newest rotated file.
+std::string rotated_name(const std::string& path, unsigned n) { return path + "." + std::to_string(n); }
+
+// Current size of the open file, or -1 when fstat fails.
+off_t size_of(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? st.st_size : -1;
+}
+
 }  // namespace
 
-AuditLog::AuditLog(const std::string& path) : m_path(path) {
+AuditLog::AuditLog(const std::string& path, AuditRotation rotation) : m_path(path), m_rotation(rotation) {
+  if (m_rotation.max_bytes > 0 && m_rotation.keep == 0) {
+    throw invalid_argument("audit log " + path + ": a size cap needs at least one rotated file (keep >= 1)");
+  }
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {
     ensure_directory(parent.string(), 0700);
   }
-  m_fd.reset(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  m_fd.reset(open_for_append(path));
   if (!m_fd) {
     throw from_errno("open the audit log " + path, errno);
   }
+  m_enabled = true;
 }
 
 std::string AuditLog::line(const AuditEntry& entry, std::chrono::system_clock::time_point now) {
@@ -62,27 +80,118 @@ std::string AuditLog::line(const AuditEntry& entry, std::chrono::system_clock::t
 }
 
 void AuditLog::write(const AuditEntry& entry) noexcept {
-  if (!m_fd) {
+  if (!m_enabled) {
     return;
   }
   // Cleanup-style path: the call it records has already been answered.
   try {
-    std::string text = line(entry, std::chrono::system_clock::now());
-    ssize_t n = 0;
-    do {
-      n = ::write(m_fd.get(), text.data(), text.size());
-    } while (n < 0 && errno == EINTR);
-    if (n == static_cast<ssize_t>(text.size())) {
-      m_failing.store(false, std::memory_order_relaxed);
-      return;
-    }
-    const int err = n < 0 ? errno : ENOSPC;  // a short write: the disk is full
-    if (!m_failing.exchange(true, std::memory_order_relaxed)) {
-      spdlog::error("audit log {}: write failed: {}; calls are not audited until a write succeeds", m_path,
-                    std::strerror(err));
-    }
+    const std::string text = line(entry, std::chrono::system_clock::now());
+    std::lock_guard lock(m_mutex);
+    rotate_if_needed(text.size());
+    append(text);
   } catch (const std::exception& e) {
     spdlog::error("audit log {}: {}", m_path, e.what());
+  }
+}
+
+std::string AuditLog::trouble() const {
+  std::lock_guard lock(m_mutex);
+  if (!m_write_trouble.empty()) {
+    return m_write_trouble;
+  }
+  return m_rotate_trouble;
+}
+
+void AuditLog::rotate_if_needed(std::size_t incoming) {
+  if (m_rotation.max_bytes == 0) {
+    return;
+  }
+  if (m_reopen_pending) {
+    // Renamed already: only the fresh file is missing.
+    reopen();
+    return;
+  }
+  const off_t size = size_of(m_fd.get());
+  // An empty file is never rotated: a line longer than the cap gets a file
+  // of its own instead of an endless rotation.
+  if (size <= 0 || static_cast<std::uint64_t>(size) + incoming <= m_rotation.max_bytes) {
+    return;
+  }
+  rotate();
+}
+
+void AuditLog::rotate() {
+  // Oldest first, so that every rename lands on a free or droppable name.
+  // A failure stops the shift before audit.log.1 is overwritten.
+  auto fail = [this](const std::string& what, int err) {
+    const bool first = m_rotate_trouble.empty();
+    m_rotate_trouble = "rotation failed: " + what + ": " + std::strerror(err) + "; appending past the cap of " +
+                       std::to_string(m_rotation.max_bytes) + " bytes";
+    if (first) {
+      spdlog::warn("audit log {}: {} (retried at each write)", m_path, m_rotate_trouble);
+    }
+  };
+  for (unsigned n = m_rotation.keep; n > 1; --n) {
+    const std::string from = rotated_name(m_path, n - 1);
+    if (::rename(from.c_str(), rotated_name(m_path, n).c_str()) != 0 && errno != ENOENT) {
+      fail("rename " + from, errno);
+      return;
+    }
+  }
+  const std::string newest = rotated_name(m_path, 1);
+  if (::rename(m_path.c_str(), newest.c_str()) != 0) {
+    fail("rename " + m_path + " to " + newest, errno);
+    return;
+  }
+  m_reopen_pending = true;
+  reopen();
+}
+
+void AuditLog::reopen() {
+  Fd fresh(open_for_append(m_path));
+  if (!fresh) {
+    const int err = errno;
+    const bool first = m_rotate_trouble.empty();
+    m_rotate_trouble = "rotation failed: open a fresh " + m_path + ": " + std::strerror(err) +
+                       "; appending to " + rotated_name(m_path, 1) + " meanwhile";
+    if (first) {
+      spdlog::warn("audit log {}: {} (retried at each write)", m_path, m_rotate_trouble);
+    }
+    return;
+  }
+  m_fd = std::move(fresh);
+  m_reopen_pending = false;
+  if (!m_rotate_trouble.empty()) {
+    spdlog::info("audit log {}: rotation works again", m_path);
+    m_rotate_trouble.clear();
+  }
+  spdlog::debug("audit log {}: rotated ({} kept)", m_path, m_rotation.keep);
+}
+
+void AuditLog::append(const std::string& text) {
+  const off_t before = size_of(m_fd.get());
+  ssize_t n = 0;
+  do {
+    n = ::write(m_fd.get(), text.data(), text.size());
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(text.size())) {
+    if (!m_write_trouble.empty()) {
+      spdlog::info("audit log {}: writes work again", m_path);
+      m_write_trouble.clear();
+    }
+    return;
+  }
+  const int err = n < 0 ? errno : ENOSPC;  // a short write: the disk is full
+  if (n > 0 && before >= 0 && size_of(m_fd.get()) == before + n) {
+    // Cut the partial line off again (nobody else wrote meanwhile), so that
+    // the next line does not continue it into invalid JSON.
+    if (::ftruncate(m_fd.get(), before) != 0) {
+      spdlog::debug("audit log {}: cutting off a partial line failed: {}", m_path, std::strerror(errno));
+    }
+  }
+  if (m_write_trouble.empty()) {
+    m_write_trouble = fmt::format("write failed: {}; calls are not audited until a write succeeds", std::strerror(err));
+    spdlog::error("audit log {}: {}", m_path, m_write_trouble);
   }
 }
 

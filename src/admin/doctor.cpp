@@ -268,7 +268,16 @@ Check check_audit(const DoctorContext& c) {
     return make("audit log", CheckStatus::warn,
                 configured + " could not be opened at start (see the daemon's log); calls are not audited");
   }
-  return make("audit log", CheckStatus::ok, "appending to " + c.audit.path());
+  if (std::string trouble = c.audit.trouble(); !trouble.empty()) {
+    return make("audit log", CheckStatus::warn, c.audit.path() + ": " + trouble);
+  }
+  const AuditRotation& rotation = c.audit.rotation();
+  std::string detail = "appending to " + c.audit.path();
+  if (rotation.max_bytes > 0) {
+    detail += ", rotated at " + std::to_string(rotation.max_bytes) + " bytes, " + std::to_string(rotation.keep) +
+              " rotated file(s) kept";
+  }
+  return make("audit log", CheckStatus::ok, detail);
 }
 
 std::vector<Check> check_metrics(const DoctorContext& c) {

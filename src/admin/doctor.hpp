@@ -15,7 +15,8 @@
 //                    attached here
 //   sockets          the plugin socket answers; sockets nobody listens on
 //                    left in the plugin and admin socket folders
-//   audit log        open, or why not
+//   audit log        open and rotated at its cap, or why not (could not be
+//                    opened; writes or rotation failing now)
 //   metrics          the TCP listener, when configured
 //
 // Thread-safe as its inputs are (the manager is).

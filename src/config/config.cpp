@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,12 @@ using namespace std::chrono_literals;
 constexpr std::chrono::milliseconds k_max_long_deadline = 115s;
 constexpr std::chrono::milliseconds k_max_short_deadline = 55s;
 constexpr std::chrono::milliseconds k_min_deadline = 1s;
+
+// The audit log's size cap: below 64 KiB a file holds a few dozen lines;
+// above 4 GiB the cap no longer protects a state filesystem.
+constexpr std::uint64_t k_min_audit_bytes = 64 * 1024;
+constexpr std::uint64_t k_max_audit_bytes = std::uint64_t{4} << 30;
+constexpr long long k_max_audit_keep = 100;
 
 // sockaddr_un::sun_path holds 108 bytes including the terminating NUL.
 constexpr std::size_t k_max_socket_path = 107;
@@ -69,6 +76,25 @@ void check_identifier(ConfigReader& reader, const std::string& key, const std::s
                          "\" is not allowed: use 1 to 64 letters, digits, '_', '.' and '-', starting with a "
                          "letter or digit");
   }
+}
+
+// A plain number of bytes, checked here (not by ConfigReader::integer) so
+// that "10M" or a negative number gets a message that says what to write.
+std::uint64_t audit_max_bytes(ConfigReader& reader, std::uint64_t fallback) {
+  const std::string key = "audit_log_max_bytes";
+  auto text = reader.string(key);
+  if (!text) {
+    return fallback;
+  }
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < k_min_audit_bytes ||
+      value > k_max_audit_bytes) {
+    reader.fail(key, "expected a number of bytes from " + std::to_string(k_min_audit_bytes) + " (64 KiB) to " +
+                         std::to_string(k_max_audit_bytes) + " (4 GiB), such as 10485760 (10 MiB); got \"" +
+                         *text + "\"");
+  }
+  return value;
 }
 
 std::string known_types() {
@@ -221,6 +247,9 @@ Config parse_config(const std::string& text, const std::string& file_name) {
     }
     config.audit_log = *audit;
   }
+  config.audit_log_max_bytes = audit_max_bytes(top, config.audit_log_max_bytes);
+  config.audit_log_keep =
+      static_cast<unsigned>(top.integer("audit_log_keep", config.audit_log_keep, 1, k_max_audit_keep));
   config.log_level = top.choice("log_level", config.log_level, {"trace", "debug", "info", "warn", "error"});
   if (auto host = top.string("host_id")) {
     check_identifier(top, "host_id", *host, "host_id");

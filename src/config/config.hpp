@@ -58,6 +58,10 @@ struct Config {
   // The audit log: absent means <state_dir>/audit.log (see audit_log_path),
   // "" means none.
   std::optional<std::string> audit_log;
+  // The audit log is rotated before it would grow past this many bytes;
+  // audit_log_keep rotated files are kept (audit.log.1 ... audit.log.<keep>).
+  std::uint64_t audit_log_max_bytes = 10 * 1024 * 1024;
+  unsigned audit_log_keep = 3;
   std::string log_level = "info";
   std::string host_id;  // default: the hostname
   // Absent in the file: "local" when such a backend is configured (always

@@ -304,6 +304,8 @@ TEST_CASE("config: the shipped example config is exactly the zero-config behavio
   CHECK(commented.count("host_id") == 1);
   CHECK(commented.count("metrics_listen") == 1);
   CHECK(commented.count("audit_log") == 1);
+  CHECK(commented.count("audit_log_max_bytes") == 1);
+  CHECK(commented.count("audit_log_keep") == 1);
 }
 
 TEST_CASE("config: metrics_listen takes loopback addresses only", "[unit][config]") {
@@ -334,4 +336,24 @@ TEST_CASE("config: audit_log defaults under the state dir, \"\" disables it", "[
   CHECK(holdfast::audit_log_path(parse_config("audit_log: /var/log/hf.log\n", "f.yaml")) == "/var/log/hf.log");
   CHECK(holdfast::audit_log_path(parse_config("audit_log: \"\"\n", "f.yaml")).empty());
   CHECK_THAT(error_of("audit_log: relative.log\n"), Catch::Contains("audit_log: must be an absolute path"));
+}
+
+TEST_CASE("config: the audit log's size cap and rotated files are validated", "[unit][config]") {
+  auto defaults = parse_config("", "f.yaml");
+  CHECK(defaults.audit_log_max_bytes == 10 * 1024 * 1024);
+  CHECK(defaults.audit_log_keep == 3);
+  auto c = parse_config("audit_log_max_bytes: 65536\naudit_log_keep: 7\n", "f.yaml");
+  CHECK(c.audit_log_max_bytes == 65536);
+  CHECK(c.audit_log_keep == 7);
+  CHECK(parse_config("audit_log_max_bytes: 4294967296\n", "f.yaml").audit_log_max_bytes == 4294967296ULL);
+
+  for (const char* bad : {"0", "-1", "65535", "4294967297", "10M", "1.5", "\"\"", "99999999999999999999999"}) {
+    INFO("audit_log_max_bytes: " << bad);
+    CHECK_THAT(error_of(std::string("\naudit_log_max_bytes: ") + bad + "\n"),
+               Catch::Contains("f.yaml:2: audit_log_max_bytes: expected a number of bytes from 65536 (64 KiB) to "
+                               "4294967296 (4 GiB)"));
+  }
+  CHECK_THAT(error_of("audit_log_keep: 0\n"), Catch::Contains("audit_log_keep: 0 is out of range [1, 100]"));
+  CHECK_THAT(error_of("audit_log_keep: 101\n"), Catch::Contains("audit_log_keep: 101 is out of range [1, 100]"));
+  CHECK_THAT(error_of("audit_log_keep: three\n"), Catch::Contains("audit_log_keep: expected an integer"));
 }

@@ -43,7 +43,11 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// Calls VolumeManager::refresh() every `interval` until stopped.
+// Calls VolumeManager::refresh() at once, then every `interval` until
+// stopped. The first pass runs on this thread, never on start-up's path:
+// it lists what shared exports hold but this host's state does not (a
+// Create cut off by a crash, another host's volumes) without the plugin
+// socket waiting for an NFS server that may be dead.
 class MaintenanceThread {
  public:
   MaintenanceThread(VolumeManager& manager, std::chrono::milliseconds interval)
@@ -66,8 +70,8 @@ class MaintenanceThread {
  private:
   void run() {
     std::unique_lock lock(m_mutex);
-    for (;;) {
-      if (m_wake.wait_for(lock, m_interval, [this] { return m_stop; })) {
+    for (bool first = true;; first = false) {
+      if (m_wake.wait_for(lock, first ? std::chrono::milliseconds(0) : m_interval, [this] { return m_stop; })) {
         return;
       }
       lock.unlock();
@@ -99,7 +103,7 @@ std::unique_ptr<AuditLog> open_audit_log(const Config& config) {
     return std::make_unique<AuditLog>();
   }
   try {
-    return std::make_unique<AuditLog>(path);
+    return std::make_unique<AuditLog>(path, AuditRotation{config.audit_log_max_bytes, config.audit_log_keep});
   } catch (const Error& e) {
     spdlog::error("{}; mutating calls are not audited", e.what());
     return std::make_unique<AuditLog>();

@@ -34,7 +34,7 @@ TEST_CASE("[Success] a call that finishes in time returns its value or its error
   CHECK(workers.active() == 0);
 }
 
-TEST_CASE("[Error] an overrunning call is abandoned; its late outcome goes to the handler", "[unit]") {
+TEST_CASE("[Error] an overrunning call is abandoned, its late outcome goes to the handler", "[unit]") {
   Workers workers;
   std::promise<void> release;
   auto released = release.get_future().share();

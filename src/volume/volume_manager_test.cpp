@@ -260,7 +260,7 @@ TEST_CASE("[Error] options: backend instance, allowlist, validate", "[unit]") {
   CHECK_FALSE(h.manager->record("v"));
 }
 
-TEST_CASE("[Success] create is idempotent; other options are a conflict", "[unit]") {
+TEST_CASE("[Success] create is idempotent, other options are a conflict", "[unit]") {
   Host h;
   h.manager->create("v", Options{{"size", "1G"}});
   h.manager->create("v", Options{{"size", "1G"}});
@@ -330,7 +330,7 @@ TEST_CASE("[Error] create: state is saved before success, rolled back on failure
   }
 }
 
-TEST_CASE("[Success] mount counts per ID; attach and detach exactly at the edges", "[unit]") {
+TEST_CASE("[Success] mount counts per ID, attach and detach exactly at the edges", "[unit]") {
   Host h;
   h.manager->create("v", std::nullopt);
   // The mountpoint directory exists (0755) when attach runs.
@@ -655,7 +655,7 @@ TEST_CASE("[Error] an attach failing with its own timeout leaves no mount direct
   CHECK(h.rec("v").mounts.empty());
 }
 
-TEST_CASE("[Error] deadlines: unmount's detach overrun releases the ID; late success clears", "[unit]") {
+TEST_CASE("[Error] deadlines: unmount's detach overrun releases the ID, late success clears", "[unit]") {
   Host h(nullptr, "host-a", [](Config& c) { c.deadlines.unmount = 300ms; });
   h.manager->create("v", std::nullopt);
   h.manager->mount("v", "A");

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <chrono>
 #include <optional>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -84,6 +86,15 @@ std::string raw_json_string(std::string_view text) {
 
 HostileRig::HostileRig() : m_daemon(m_dir.path(), DaemonSettings{config_yaml(m_dir, m_hole.port()), "debug", {}}) {
   m_daemon.start();
+  // The daemon's first refresh runs at start and talks to the black hole:
+  // wait until it has given up (provision_timeout: 2s), so that the cases'
+  // "never reached the network" checks count only what they cause.
+  const auto give_up_by = std::chrono::steady_clock::now() + 20s;
+  while (m_daemon.log().find("refresh: backend \"filer\"") == std::string::npos) {
+    REQUIRE(std::chrono::steady_clock::now() < give_up_by);
+    std::this_thread::sleep_for(50ms);
+  }
+  m_hole_baseline = m_hole.accepted();
   SocketClient client(m_daemon.socket_path(), 10s);
   auto created = client.post("/VolumeDriver.Create", R"({"Name":"keep","Opts":{"mode":"0750"}})");
   REQUIRE(created.status == 200);

@@ -40,6 +40,8 @@ class HostileRig {
 
   DaemonProcess& daemon() { return m_daemon; }
   const BlackHole& hole() const { return m_hole; }
+  // Connections to the black hole made by the cases (not by the start-up refresh).
+  int hole_contacts() const { return static_cast<int>(m_hole.accepted()) - m_hole_baseline; }
   std::string volumes_dir() const { return m_dir.sub("volumes"); }
 
   Footprint footprint() const;
@@ -67,6 +69,7 @@ class HostileRig {
  private:
   TempDir m_dir;
   BlackHole m_hole;
+  int m_hole_baseline = 0;
   DaemonProcess m_daemon;
   std::size_t m_cases = 0;
 };
