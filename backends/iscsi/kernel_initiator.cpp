@@ -75,6 +75,14 @@ void sleep_within(Deadline deadline, std::chrono::milliseconds ms) {
   std::this_thread::sleep_for(std::min(ms, deadline.remaining()));
 }
 
+// A kernel disk name ("sdb"; at most 32 bytes, DISK_NAME_LEN). It becomes
+// /dev/<disk> and /sys/block/<disk>/device/delete, so never a path.
+bool is_disk_name(const std::string& name) {
+  return !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
 // The kernel's iSCSI sessions are one per host, whatever the instance.
 std::timed_mutex& session_mutex() {
   static std::timed_mutex mutex;
@@ -134,7 +142,10 @@ std::vector<KernelSession> parse_sessions(const std::string& text) {
       current_lun = to_int(line.substr(line.find(" Lun: ") + 6));
     } else if (starts(line, "Attached scsi disk ") && current_lun >= 0) {
       std::string rest = line.substr(19);
-      out.back().disks[current_lun] = rest.substr(0, rest.find_first_of(" \t"));
+      std::string disk = rest.substr(0, rest.find_first_of(" \t"));
+      if (is_disk_name(disk)) {
+        out.back().disks[current_lun] = disk;
+      }
     }
   }
   return out;

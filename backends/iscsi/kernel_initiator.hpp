@@ -49,7 +49,8 @@ struct KernelSession {
 };
 
 // Parses `iscsiadm -m session -P 3` output. Never throws; unknown lines are
-// ignored.
+// ignored, and so is a disk that is not a plain kernel name (letters,
+// digits, '-', '_'; it becomes a path under /dev and /sys/block).
 std::vector<KernelSession> parse_sessions(const std::string& text);
 
 struct AttachedLun {

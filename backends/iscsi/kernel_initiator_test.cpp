@@ -173,6 +173,20 @@ TEST_CASE("iscsiadm -P 3 output is parsed into sessions, LUNs and disks", "[kern
   CHECK(parse_sessions("garbage\n\tSID: x\n").empty());
 }
 
+TEST_CASE("a disk that is not a kernel name is ignored (never made a path)", "[kernel]") {
+  // detach() writes /sys/block/<disk>/device/delete: "../class/..." would
+  // delete another SCSI device (found by fuzz_iscsi_sessions).
+  auto s = parse_sessions(
+      "Target: iqn.2024-01.io.holdfast:e2e (non-flash)\n"
+      "\tCurrent Portal: 127.0.0.1:3260,1\n\tPersistent Portal: 127.0.0.1:3260,1\n"
+      "\t\tIface Name: holdfast\n\t\tHost Number: 2\tState: running\n"
+      "\t\tscsi2 Channel 00 Id 0 Lun: 1\n\t\t\tAttached scsi disk ../class/scsi_device/0:0:0:0\t\tState: running\n"
+      "\t\tscsi2 Channel 00 Id 0 Lun: 2\n\t\t\tAttached scsi disk \tsdb\t\tState: running\n"
+      "\t\tscsi2 Channel 00 Id 0 Lun: 3\n\t\t\tAttached scsi disk sdc\t\tState: running\n");
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].disks == std::map<int, std::string>{{3, "sdc"}});
+}
+
 TEST_CASE("single-path attach: iface, node record, CHAP, login, scan one LUN, register the key", "[kernel]") {
   SimKernel k;
   k.config.multipath = MultipathMode::off;

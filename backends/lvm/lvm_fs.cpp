@@ -332,6 +332,14 @@ std::vector<std::string> parse_mkfs_options(std::string_view text, FsType fs, bo
       throw invalid_argument(std::string(what) + ": " + tokens[i] + " needs a value");
     }
     const std::string& value = tokens[++i];
+    // mkfs_argv() tells flags from values by their text: a value such as
+    // "-L -E" (a label) would make it merge the next flag into -E and shift
+    // every argument after it, so mkfs would run with arguments no one
+    // validated.
+    if (value.front() == '-') {
+      throw invalid_argument(std::string(what) + ": " + tokens[i - 1] + " needs a value, not \"" + shown(value) +
+                             "\" (values never start with '-')");
+    }
     if (!spec.sub.empty()) {
       check_sub_options(tokens[i - 1], value, spec.sub, what);
     } else if (auto expected = spec.check(value); !expected.empty()) {

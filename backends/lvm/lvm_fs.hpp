@@ -37,6 +37,7 @@ inline constexpr std::uint64_t k_xfs_min_size = 300ULL * 1024 * 1024;
 //   xfs:  -L <label, up to 12 chars>  -K  -m <crc=0|1, finobt=0|1, reflink=0|1,
 //         bigtime=0|1, rmapbt=0|1>  -i <size=256|512|1024|2048, maxpct=0-100>
 //         -d <agcount=1-1024>
+// No value may start with '-' (mkfs_argv() would read it as a flag).
 // Returns the tokens (validated when `allowlisted`). Throws invalid_argument.
 std::vector<std::string> parse_mkfs_options(std::string_view text, FsType fs, bool allowlisted,
                                             std::string_view what = "mkfs_options");

@@ -61,6 +61,11 @@ TEST_CASE("volume mkfs options outside the allowlist are refused", "[lvm][fs]") 
       {"-d file,name=/etc/passwd", FsType::xfs, "-d sub-option \"file\" is not allowed"},
       {"-L abcdefghijklm", FsType::xfs, "-L must be a label of 1 to 12"},
       {"-m\x01", FsType::ext4, "control or non-ASCII"},
+      // A value that reads as a flag: mkfs_argv() would merge "-m" into -E
+      // and give -L the 5 (found by fuzz_backend_options).
+      {"-L -E -m 5", FsType::ext4, "-L needs a value, not \"-E\""},
+      {"-L -d -K", FsType::xfs, "-L needs a value, not \"-d\""},
+      {"-m -0", FsType::ext4, "-m needs a value, not \"-0\""},
   };
   for (const auto& row : rows) {
     INFO(row.text);

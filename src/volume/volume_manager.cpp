@@ -276,6 +276,15 @@ class VolumeManager::Impl {
   mutable std::mutex m_catalog;
   std::map<std::string, std::shared_ptr<Slot>> m_slots;  // guarded by m_catalog
   std::uint64_t m_seq = 0;                               // guarded by m_catalog
+  // A refresh lists the storage, then merges the list (merge()): a volume
+  // removed here meanwhile is still in the list and must not come back.
+  // Names whose slot went away, with the sequence number of their last
+  // change, kept while a discovery that began before that change runs;
+  // and the `since` of every discovery running. Guarded by m_catalog.
+  std::map<std::string, std::uint64_t> m_forgotten;
+  std::multiset<std::uint64_t> m_discovering;
+  void forget_slot(std::map<std::string, std::shared_ptr<Slot>>::iterator it);  // m_catalog held
+  void end_discovery(std::uint64_t since);
 
   std::mutex m_refresh_mutex;
   std::set<std::string> m_refreshing;  // backends with a refresh still running; guarded by m_refresh_mutex
@@ -340,7 +349,7 @@ void VolumeManager::Impl::drop_user(const std::string& name, const std::shared_p
   if (slot->users == 0 && !slot->record) {
     auto it = m_slots.find(name);
     if (it != m_slots.end() && it->second == slot) {
-      m_slots.erase(it);
+      forget_slot(it);
     }
   }
 }
@@ -369,8 +378,23 @@ void VolumeManager::Impl::unpublish(const std::string& name) {
   it->second->persisted = false;
   it->second->changed = ++m_seq;
   if (it->second->users == 0) {
-    m_slots.erase(it);
+    forget_slot(it);
   }
+}
+
+void VolumeManager::Impl::forget_slot(std::map<std::string, std::shared_ptr<Slot>>::iterator it) {
+  if (!m_discovering.empty() && it->second->changed > *m_discovering.begin()) {
+    m_forgotten[it->first] = it->second->changed;
+  }
+  m_slots.erase(it);
+}
+
+void VolumeManager::Impl::end_discovery(std::uint64_t since) {
+  std::lock_guard lock(m_catalog);
+  m_discovering.erase(m_discovering.find(since));
+  // Keep only what a discovery still running could bring back.
+  const std::uint64_t oldest = m_discovering.empty() ? m_seq : *m_discovering.begin();
+  std::erase_if(m_forgotten, [oldest](const auto& entry) { return entry.second <= oldest; });
 }
 
 std::optional<VolumeRecord> VolumeManager::Impl::published(const std::string& name) const {
@@ -1284,7 +1308,14 @@ std::vector<BackendRefresh> VolumeManager::Impl::refresh() {
     {
       std::lock_guard lock(m_catalog);
       since = m_seq;
+      m_discovering.insert(since);
     }
+    // Ends this discovery's claim on m_forgotten however refresh leaves.
+    struct DiscoveryEnd {
+      Impl& impl;
+      std::uint64_t since;
+      ~DiscoveryEnd() { impl.end_discovery(since); }
+    } discovery_end{*this, since};
     const Deadline deadline = Deadline::after(m_refresh_budget);
     bool abandoned = false;
     Discovered found;
@@ -1337,6 +1368,9 @@ void VolumeManager::Impl::merge(const std::string& instance, std::vector<VolumeR
         continue;
       }
       seen.insert(record.name);
+      if (auto gone = m_forgotten.find(record.name); gone != m_forgotten.end() && gone->second > since) {
+        continue;  // removed here after the listing began (found by the crash torture)
+      }
       auto& slot = m_slots[record.name];
       if (slot) {
         // Known here (ours, or an operation is running on it): the local

@@ -900,6 +900,31 @@ TEST_CASE("[Error] a refresh stuck in a backend is abandoned and not piled up", 
   }));
 }
 
+TEST_CASE("[Error] a volume removed while a refresh lists the storage does not come back", "[unit]") {
+  // Found by the crash torture: the start-up refresh listed the export, a
+  // client's Remove finished meanwhile, and the merge re-added the name.
+  Host h;
+  h.manager->create("gone", Options{{"backend", "shared"}});
+  h.manager->create("kept", Options{{"backend", "shared"}});
+  h.shared->set_discover_result(std::vector<VolumeRecord>{h.rec("gone"), h.rec("kept")});  // the listing
+  auto gate = h.shared->block(FakeOp::discover);
+  std::thread refresher([&] { h.manager->refresh(); });
+  REQUIRE(eventually([&] { return h.shared->in_flight(FakeOp::discover) == 1; }));
+  h.manager->remove("gone");
+  gate->open();
+  refresher.join();
+  CHECK_FALSE(h.manager->record("gone"));
+  CHECK(error_of([&] { h.manager->get("gone"); })->kind() == ErrorKind::not_found);
+  CHECK(h.manager->record("kept"));
+
+  // Once no discovery that began before the Remove runs, the name is
+  // nothing special: a later listing that has it (another host created it
+  // again) adds it.
+  h.shared->unblock(FakeOp::discover);
+  h.manager->refresh();
+  CHECK(h.manager->record("gone"));
+}
+
 TEST_CASE("[Success] concurrent mounts and unmounts of one volume keep counts exact", "[unit]") {
   Host h;
   h.manager->create("v", std::nullopt);

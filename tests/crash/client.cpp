@@ -253,8 +253,14 @@ void run_client(int index, const std::string& socket_path, Model& model, const C
       plan = plan_for(op, slot.name, slot.model, ids, rules, rng);
     }
     ++tally.calls;
+    const auto sent = std::chrono::steady_clock::now();
     auto reply = client.try_post(plan.path, plan.body);
     std::lock_guard lock(slot.data);
+    const auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent);
+    slot.note("c" + std::to_string(index) + " " + plan.path + " " + plan.body + " -> " +
+              (reply ? std::to_string(reply->status) + " " + reply->body : std::string("cut off")) + " (" +
+              std::to_string(took.count()) + " ms)");
     if (!reply) {
       ++tally.lost;
       if (!killing) {

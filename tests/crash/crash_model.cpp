@@ -1,6 +1,9 @@
 #include "crash_model.hpp"
 
+#include <chrono>
+#include <ctime>
 #include <initializer_list>
+#include <iomanip>
 #include <sstream>
 
 namespace holdfast::crash {
@@ -86,6 +89,22 @@ std::vector<std::string> reconcile(const std::string& name, VolumeModel& model, 
   model.maybe_exists.reset();
   model.maybe_mounts.clear();
   return problems;
+}
+
+void VolumeSlot::note(const std::string& event) {
+  // Local time with milliseconds, as the daemon's log has it, so the two
+  // can be read side by side.
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm local{};
+  ::localtime_r(&seconds, &local);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%H:%M:%S", &local);
+  std::ostringstream line;
+  line << stamp << "." << std::setw(3) << std::setfill('0') << ms << " " << event;
+  history.push_back(line.str());
 }
 
 Model::Model(const std::vector<std::string>& names) {

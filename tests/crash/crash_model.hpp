@@ -74,9 +74,15 @@ struct VolumeSlot {
   std::string name;
   // Exclusive for Create/Remove, shared for Mount/Unmount/Get.
   std::shared_mutex order;
-  // Guards `model` (several Mount/Unmount holders of `order` update it).
+  // Guards `model` and `history` (several Mount/Unmount holders of `order`
+  // update them).
   std::mutex data;
   VolumeModel model;
+  // Every call on this volume with its reply, and every check of it after a
+  // restart (note()), printed when the volume fails.
+  std::vector<std::string> history;
+
+  void note(const std::string& event);
 };
 
 class Model {

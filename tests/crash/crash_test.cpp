@@ -17,7 +17,8 @@
 // HOLDFAST_CRASH_KILLS=<n> sets the kills per torture (default 200; the
 // disk-full test does a quarter with the disk full and a quarter after);
 // HOLDFAST_CRASH_SEED=<n> replays a run's random choices (the seed is printed
-// with every failure and in the summary).
+// with every failure and in the summary); HOLDFAST_CRASH_KEEP=<dir> keeps the
+// files of a failing run (keep_evidence()).
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
@@ -25,6 +26,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -63,38 +66,89 @@ std::string tail(const std::string& text, std::size_t bytes = 6000) {
   return text.size() <= bytes ? text : "..." + text.substr(text.size() - bytes);
 }
 
-// Every failure as its own check (the first 40), then the daemon's log.
-void report_failures(const TortureReport& report, const DaemonProcess& daemon) {
+// The volume a failure ("after kill N: <volume> ...") is about, or "".
+std::string volume_of(const std::string& failure) {
+  const auto colon = failure.find(": ");
+  if (colon == std::string::npos) {
+    return "";
+  }
+  const std::string rest = failure.substr(colon + 2);
+  return rest.substr(0, rest.find(' '));
+}
+
+// HOLDFAST_CRASH_KEEP=<dir>: on failure, everything under the test's root
+// (daemon log, state and audit log, ganesha's log and export) is copied to
+// <dir>/root, and the clients' history of every volume written to
+// <dir>/history-<volume>.txt (a failure may stem from a neighbour's calls),
+// since the temporary root goes with the test.
+void keep_evidence(const DaemonProcess& daemon, Model& model) {
+  const char* keep = std::getenv("HOLDFAST_CRASH_KEEP");
+  if (keep == nullptr || *keep == '\0') {
+    return;
+  }
+  namespace fs = std::filesystem;
+  const fs::path to = fs::path(keep) / "root";
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  for (fs::recursive_directory_iterator it(daemon.root(), ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path target = to / fs::relative(it->path(), daemon.root());
+    if (it->is_directory()) {
+      fs::create_directories(target, ec);
+    } else if (it->is_regular_file()) {
+      fs::copy_file(it->path(), target, fs::copy_options::overwrite_existing, ec);
+    }
+    ec.clear();  // a file that vanished or cannot be read is skipped
+  }
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    const VolumeSlot& slot = model.slot(i);
+    std::ofstream out(fs::path(keep) / ("history-" + slot.name + ".txt"));
+    for (const auto& event : slot.history) {
+      out << event << "\n";
+    }
+  }
+  WARN("kept the test's files and the volumes' histories in " << keep);
+}
+
+// Every failure as its own check (the first 40), then the daemon's log, and
+// the daemon's log lines and the clients' history of the first failure's
+// volume.
+void report_failures(const TortureReport& report, const DaemonProcess& daemon, Model& model) {
   std::size_t shown = 0;
   for (const auto& failure : report.failures) {
     if (++shown > 40) {
-      FAIL_CHECK("... and " << report.failures.size() - 40 << " more failures");
       break;
     }
     FAIL_CHECK(failure);
+  }
+  if (shown > 40) {
+    FAIL_CHECK("... and " << report.failures.size() - 40 << " more failures");
   }
   if (report.failures.empty()) {
     return;
   }
   WARN("the daemon's log (tail):\n" << tail(daemon.log()));
-  // The history of the first failure's volume ("after kill N: <volume> ...").
-  const std::string& first = report.failures.front();
-  const auto colon = first.find(": ");
-  if (colon == std::string::npos) {
+  keep_evidence(daemon, model);
+  const std::string volume = volume_of(report.failures.front());
+  if (volume.empty()) {
     return;
   }
-  const std::string rest = first.substr(colon + 2);
-  const std::string volume = rest.substr(0, rest.find(' '));
   std::istringstream log(daemon.log());
-  std::string history;
+  std::string lines;
   for (std::string line; std::getline(log, line);) {
     if (line.find("\"" + volume + "\"") != std::string::npos ||
         line.find("/" + volume + " ") != std::string::npos ||
         line.find("starting holdfastd") != std::string::npos) {
-      history += line + "\n";
+      lines += line + "\n";
     }
   }
-  WARN("the daemon's log lines about " << volume << " (and its starts):\n" << tail(history, 12000));
+  WARN("the daemon's log lines about " << volume << " (and its starts):\n" << tail(lines, 12000));
+  if (const VolumeSlot* slot = model.find(volume)) {
+    std::string history;
+    for (const auto& event : slot->history) {
+      history += event + "\n";
+    }
+    WARN("the clients' history of " << volume << ":\n" << tail(history, 12000));
+  }
 }
 
 // Waits (at most 5 s) until no TCP connection to `port` on this machine is
@@ -131,7 +185,7 @@ void torture_and_report(const std::string& what, DaemonProcess& daemon, Model& m
   TortureReport report = run_torture(daemon, model, storage, torture);
   CHECK(daemon.stop() == 0);
   WARN("crash torture, " << what << ", seed " << torture.seed << ": " << report.summary());
-  report_failures(report, daemon);
+  report_failures(report, daemon, model);
   CHECK(report.kills == torture.kills);
   CHECK(report.acknowledged > static_cast<std::size_t>(torture.kills));  // real work between the kills
 }
@@ -371,7 +425,7 @@ TEST_CASE("local backend with a full state filesystem: clean errors, SIGKILL, no
   for (const auto* part : {&full, &freed}) {
     report.failures.insert(report.failures.end(), part->failures.begin(), part->failures.end());
   }
-  report_failures(report, daemon);
+  report_failures(report, daemon, model);
   CHECK(full.refused > 0);  // the full disk was felt
   CHECK(freed.acknowledged > static_cast<std::size_t>(kills));
 }

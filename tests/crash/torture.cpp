@@ -66,10 +66,16 @@ void check_daemon(const test::DaemonProcess& daemon, Model& model, const Storage
     const bool acknowledged = slot.model.exists && slot.model.created && !slot.model.maybe_exists;
     auto it = seen.volumes.find(slot.name);
     const ObservedVolume actual = it == seen.volumes.end() ? ObservedVolume{} : it->second;
+    const bool has_data = actual.exists && storage.has_data(slot.name);
+    const std::string held =
+        std::string(slot.model.exists ? (slot.model.created ? "created" : "existing") : "absent") +
+        (slot.model.maybe_exists ? (*slot.model.maybe_exists ? " (or created)" : " (or removed)") : "");
     for (const auto& problem : reconcile(slot.name, slot.model, actual, report.lost_outcomes)) {
       report.failures.push_back(when + ": " + problem);
     }
-    if (acknowledged && actual.exists && !storage.has_data(slot.name)) {
+    slot.note(when + ": the clients hold it " + held + "; the daemon shows it " +
+              (actual.exists ? (has_data ? "with its data" : "without its data") : "absent"));
+    if (acknowledged && actual.exists && !has_data) {
       report.failures.push_back(when + ": " + slot.name +
                                 " was created (acknowledged) but its data directory is gone");
     }
