@@ -30,19 +30,19 @@ jobs="$(nproc)"
 # step), with holdfastd and the holdfast CLI that protocol suites run; for
 # tsan those of src/volume and every protocol suite (with holdfastd, which
 # daemon_test runs).
-targets=()
+# suites <label-regex> [dir...]: names of the test executables registered
+# with holdfast_add_test(<name> LABEL <label> ...) under the given folders
+# (default: all of src, tests and backends).
+suites() {
+  local labels="$1"; shift
+  (($#)) || set -- "$src/src" "$src/tests" "$src/backends"
+  grep -rhoE --include=CMakeLists.txt "holdfast_add_test\([a-z0-9_]+ LABEL ($labels)\b" "$@" |
+    sed -E 's/holdfast_add_test\(([a-z0-9_]+).*/\1/'
+}
 if [[ "$kind" == asan ]]; then
-  mapfile -t targets < <(
-    { grep -rhoE --include=CMakeLists.txt 'holdfast_add_test\([a-z0-9_]+ LABEL (unit|protocol|integration)\b' \
-        "$src/src" "$src/tests" "$src/backends" | sed -E 's/holdfast_add_test\(([a-z0-9_]+).*/\1/'
-      echo holdfastd; echo holdfast; } | sort -u)
-fi
-if [[ "$kind" == tsan ]]; then
-  mapfile -t targets < <(
-    { sed -nE 's/^[[:space:]]*holdfast_add_test\(([a-z0-9_]+).*/\1/p' "$src/src/volume/CMakeLists.txt"
-      grep -rhoE --include=CMakeLists.txt 'holdfast_add_test\([a-z0-9_]+ LABEL protocol' "$src/src" "$src/tests" \
-        "$src/backends" | sed -E 's/holdfast_add_test\(([a-z0-9_]+).*/\1/'
-      echo holdfastd; } | sort -u)
+  mapfile -t targets < <({ suites 'unit|protocol|integration'; echo holdfastd; echo holdfast; } | sort -u)
+else
+  mapfile -t targets < <({ suites '[a-z]+' "$src/src/volume"; suites protocol; echo holdfastd; } | sort -u)
 fi
 
 t0=$SECONDS

@@ -87,8 +87,11 @@ void AuditLog::write(const AuditEntry& entry) noexcept {
   try {
     const std::string text = line(entry, std::chrono::system_clock::now());
     std::lock_guard lock(m_mutex);
-    rotate_if_needed(text.size());
-    append(text);
+    off_t size = size_of(m_fd.get());
+    if (rotate_if_needed(size, text.size())) {
+      size = size_of(m_fd.get());  // a fresh file now
+    }
+    append(text, size);
   } catch (const std::exception& e) {
     spdlog::error("audit log {}: {}", m_path, e.what());
   }
@@ -102,62 +105,55 @@ std::string AuditLog::trouble() const {
   return m_rotate_trouble;
 }
 
-void AuditLog::rotate_if_needed(std::size_t incoming) {
+bool AuditLog::rotate_if_needed(off_t size, std::size_t incoming) {
   if (m_rotation.max_bytes == 0) {
-    return;
+    return false;
   }
   if (m_reopen_pending) {
     // Renamed already: only the fresh file is missing.
-    reopen();
-    return;
+    return reopen();
   }
-  const off_t size = size_of(m_fd.get());
   // An empty file is never rotated: a line longer than the cap gets a file
   // of its own instead of an endless rotation.
   if (size <= 0 || static_cast<std::uint64_t>(size) + incoming <= m_rotation.max_bytes) {
-    return;
+    return false;
   }
-  rotate();
+  return rotate();
 }
 
-void AuditLog::rotate() {
+void AuditLog::rotation_failed(const std::string& what, int err, const std::string& meanwhile) {
+  const bool first = m_rotate_trouble.empty();
+  m_rotate_trouble = "rotation failed: " + what + ": " + std::strerror(err) + "; " + meanwhile;
+  if (first) {
+    spdlog::warn("audit log {}: {} (retried at each write)", m_path, m_rotate_trouble);
+  }
+}
+
+bool AuditLog::rotate() {
   // Oldest first, so that every rename lands on a free or droppable name.
   // A failure stops the shift before audit.log.1 is overwritten.
-  auto fail = [this](const std::string& what, int err) {
-    const bool first = m_rotate_trouble.empty();
-    m_rotate_trouble = "rotation failed: " + what + ": " + std::strerror(err) + "; appending past the cap of " +
-                       std::to_string(m_rotation.max_bytes) + " bytes";
-    if (first) {
-      spdlog::warn("audit log {}: {} (retried at each write)", m_path, m_rotate_trouble);
-    }
-  };
+  const std::string past_cap = "appending past the cap of " + std::to_string(m_rotation.max_bytes) + " bytes";
   for (unsigned n = m_rotation.keep; n > 1; --n) {
     const std::string from = rotated_name(m_path, n - 1);
     if (::rename(from.c_str(), rotated_name(m_path, n).c_str()) != 0 && errno != ENOENT) {
-      fail("rename " + from, errno);
-      return;
+      rotation_failed("rename " + from, errno, past_cap);
+      return false;
     }
   }
   const std::string newest = rotated_name(m_path, 1);
   if (::rename(m_path.c_str(), newest.c_str()) != 0) {
-    fail("rename " + m_path + " to " + newest, errno);
-    return;
+    rotation_failed("rename " + m_path + " to " + newest, errno, past_cap);
+    return false;
   }
   m_reopen_pending = true;
-  reopen();
+  return reopen();
 }
 
-void AuditLog::reopen() {
+bool AuditLog::reopen() {
   Fd fresh(open_for_append(m_path));
   if (!fresh) {
-    const int err = errno;
-    const bool first = m_rotate_trouble.empty();
-    m_rotate_trouble = "rotation failed: open a fresh " + m_path + ": " + std::strerror(err) +
-                       "; appending to " + rotated_name(m_path, 1) + " meanwhile";
-    if (first) {
-      spdlog::warn("audit log {}: {} (retried at each write)", m_path, m_rotate_trouble);
-    }
-    return;
+    rotation_failed("open a fresh " + m_path, errno, "appending to " + rotated_name(m_path, 1) + " meanwhile");
+    return false;
   }
   m_fd = std::move(fresh);
   m_reopen_pending = false;
@@ -166,10 +162,10 @@ void AuditLog::reopen() {
     m_rotate_trouble.clear();
   }
   spdlog::debug("audit log {}: rotated ({} kept)", m_path, m_rotation.keep);
+  return true;
 }
 
-void AuditLog::append(const std::string& text) {
-  const off_t before = size_of(m_fd.get());
+void AuditLog::append(const std::string& text, off_t before) {
   ssize_t n = 0;
   do {
     n = ::write(m_fd.get(), text.data(), text.size());

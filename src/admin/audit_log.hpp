@@ -26,6 +26,8 @@
 // cap. Thread-safe.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -78,11 +80,14 @@ class AuditLog {
   static std::string line(const AuditEntry& entry, std::chrono::system_clock::time_point now);
 
  private:
-  // Each needs m_mutex held.
-  void rotate_if_needed(std::size_t incoming);
-  void rotate();
-  void reopen();
-  void append(const std::string& text);
+  // Each needs m_mutex held. rotate_if_needed, rotate and reopen return
+  // whether lines now go to another (fresh) file; `size` and `before` are
+  // the current file's size (-1 when unknown).
+  bool rotate_if_needed(off_t size, std::size_t incoming);
+  bool rotate();
+  bool reopen();
+  void rotation_failed(const std::string& what, int err, const std::string& meanwhile);
+  void append(const std::string& text, off_t before);
 
   std::string m_path;
   AuditRotation m_rotation;
