@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -123,7 +124,7 @@ NfsBackend::NfsBackend(NfsConfig config, const BackendEnv& env)
       m_host_id(env.host_id),
       m_runner(env.runner),
       m_mounter(env.mounter) {
-  m_probe = [this](const std::string& volume_path, Deadline deadline) { default_probe(volume_path, deadline); };
+  m_probe = [this](const std::string& name, Deadline deadline) { return default_probe(name, deadline); };
 }
 
 std::vector<OptionSpec> NfsBackend::accepted_options() const {
@@ -203,8 +204,22 @@ NfsBackend::Ownership NfsBackend::ownership(const Options& options) const {
   return out;
 }
 
-std::string NfsBackend::mount_source(const std::string& name) const {
-  return m_config.server + ":" + join_path(m_config.export_path, m_layout.volume_dir(name));
+std::string NfsBackend::mount_source(const std::string& dir) const {
+  return m_config.server + ":" + join_path(m_config.export_path, m_layout.volume_dir(dir));
+}
+
+std::string NfsBackend::known_dir(const VolumeRecord& record) const {
+  {
+    std::lock_guard lock(m_mutex);
+    if (auto it = m_cache.find(record.name); it != m_cache.end() && it->second.parsed) {
+      return it->second.parsed->dir;
+    }
+  }
+  auto dir = record.backend_data.find("dir");
+  if (dir != record.backend_data.end() && dir->is_string() && valid_volume_dir(record.name, dir->get<std::string>())) {
+    return dir->get<std::string>();
+  }
+  return {};
 }
 
 std::string NfsBackend::mount_options(const Options& options) const {
@@ -218,9 +233,17 @@ std::string NfsBackend::mount_options(const Options& options) const {
   return build_mount_options(inputs);
 }
 
-std::string NfsBackend::unique_suffix() const {
+namespace {
+
+std::uint64_t random64() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
-  return fmt::format("{}.{}.{:016x}", file_name_safe(m_host_id), ::getpid(), generator());
+  return generator();
+}
+
+}  // namespace
+
+std::string NfsBackend::unique_suffix() const {
+  return fmt::format("{}.{}.{:016x}", file_name_safe(m_host_id), ::getpid(), random64());
 }
 
 // --- on-export layout -------------------------------------------------------
@@ -277,6 +300,7 @@ std::optional<VolumeMetadata> NfsBackend::read_record(NfsContext& nfs, const std
 }
 
 void NfsBackend::adopt(VolumeRecord& record, const VolumeMetadata& existing) const {
+  record.backend_data["dir"] = existing.dir;
   // Create with no options on an existing volume is a success (implicit
   // creation, swarm nodes after the first); any other difference conflicts.
   if (!record.options.empty() && record.options != existing.options) {
@@ -289,9 +313,9 @@ void NfsBackend::adopt(VolumeRecord& record, const VolumeMetadata& existing) con
   record.created_by = existing.created_by;
 }
 
-void NfsBackend::ensure_volume_dir(NfsContext& nfs, const std::string& name, const Options& options,
+void NfsBackend::ensure_volume_dir(NfsContext& nfs, const std::string& dir, const Options& options,
                                    Deadline deadline, std::chrono::milliseconds wait_for_creator) {
-  const std::string path = m_layout.volume_dir(name);
+  const std::string path = m_layout.volume_dir(dir);
   // A volume another host is creating right now has its record before its
   // directory: give that host a moment to place it rather than racing it
   // (a rename onto its still-empty directory would replace it).
@@ -318,7 +342,7 @@ void NfsBackend::ensure_volume_dir(NfsContext& nfs, const std::string& name, con
   // Prepared under a temporary name with its final owner and mode, then
   // renamed into place: no host ever mounts a half-prepared directory.
   Ownership own = ownership(options);
-  const std::string staging = m_layout.staging_dir() + "/" + name + "." + unique_suffix() + ".dir";
+  const std::string staging = m_layout.staging_dir() + "/" + dir + "." + unique_suffix() + ".dir";
   try {
     // NFSv4 provisioning cannot chmod a directory (libnfs 4.0), so it is
     // created with its final mode (no umask is applied); NFSv3 creates it
@@ -383,9 +407,13 @@ void NfsBackend::provision(VolumeRecord& record, Deadline deadline) {
   NfsContext nfs(target(), d);
   ensure_layout(nfs, d);
 
-  if (auto existing = read_record(nfs, record.name, d)) {
+  auto existing = read_record(nfs, record.name, d);
+  if (!existing && !restore_displaced_records(nfs, {}, d, record.name).empty()) {
+    existing = read_record(nfs, record.name, d);  // a late Remove had moved it away
+  }
+  if (existing) {
     adopt(record, *existing);
-    ensure_volume_dir(nfs, record.name, record.options, d, creator_grace(*existing));
+    ensure_volume_dir(nfs, existing->dir, record.options, d, creator_grace(*existing));
     return;
   }
 
@@ -403,9 +431,9 @@ void NfsBackend::provision(VolumeRecord& record, Deadline deadline) {
     // Another host may have created the volume since we looked: it links
     // the record before it places the directory, so a directory we see
     // now comes with a record we can read now.
-    if (auto existing = read_record(nfs, record.name, d)) {
+    if ((existing = read_record(nfs, record.name, d))) {
       adopt(record, *existing);
-      ensure_volume_dir(nfs, record.name, record.options, d, creator_grace(*existing));
+      ensure_volume_dir(nfs, existing->dir, record.options, d, creator_grace(*existing));
       return;
     }
   }
@@ -424,9 +452,12 @@ void NfsBackend::provision(VolumeRecord& record, Deadline deadline) {
   // The claim: a complete record, written under a unique name and
   // hard-linked into place. LINK is atomic on the server: of two hosts
   // racing, exactly one succeeds; the other gets EEXIST and compares.
-  VolumeMetadata mine{record.name, record.options, std::chrono::time_point_cast<std::chrono::seconds>(
-                                                       std::chrono::system_clock::now()),
-                      m_host_id};
+  const SystemTime now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  // An adopted directory keeps its name; a new volume gets a directory of
+  // its own generation (see nfs_metadata.hpp for why).
+  VolumeMetadata mine{record.name,
+                      present ? record.name : generation_dir(record.name, now, static_cast<std::uint32_t>(random64())),
+                      record.options, now, m_host_id};
   const std::string temp = m_layout.staging_dir() + "/" + record.name + "." + unique_suffix() + ".json";
   try {
     nfs.write_new_file(temp, k_record_mode, serialize_metadata(mine), d);
@@ -453,22 +484,25 @@ void NfsBackend::provision(VolumeRecord& record, Deadline deadline) {
     spdlog::warn("nfs {}: cannot remove temporary record {}: {}", m_instance, temp, e.what());
   }
   if (!won) {
-    auto existing = read_record(nfs, record.name, d);
+    existing = read_record(nfs, record.name, d);
     if (!existing) {
       throw conflict("another host created and removed it while this Create ran; try again");
     }
     adopt(record, *existing);
-    ensure_volume_dir(nfs, record.name, record.options, d, creator_grace(*existing));
+    ensure_volume_dir(nfs, existing->dir, record.options, d, creator_grace(*existing));
     return;
   }
   try {
-    ensure_volume_dir(nfs, record.name, record.options, d, std::chrono::milliseconds(0));
+    ensure_volume_dir(nfs, mine.dir, record.options, d, std::chrono::milliseconds(0));
   } catch (const Error& e) {
     // This Create failed: withdraw the claim, so that no host lists a
     // volume whose creation was reported as failed.
     if (nfs.usable()) {
       try {
-        nfs.unlink(m_layout.record_path(record.name), d);
+        const std::string retired = retire_record(nfs, record.name, d);
+        if (!retired.empty()) {
+          nfs.unlink(retired, d);
+        }
       } catch (const NfsError& cleanup) {
         spdlog::warn("nfs {}: cannot withdraw the record of a failed create {}: {}", m_instance,
                      m_layout.record_path(record.name), cleanup.what());
@@ -478,6 +512,25 @@ void NfsBackend::provision(VolumeRecord& record, Deadline deadline) {
   }
   record.created_at = mine.created_at;
   record.created_by = mine.created_by;
+  record.backend_data["dir"] = mine.dir;
+}
+
+std::string NfsBackend::retire_record(NfsContext& nfs, const std::string& name, Deadline deadline) const {
+  // A rename, never an unlink, of the shared name: if this call reaches
+  // the server late, after the name was removed and created again, the new
+  // generation's record lands in the trash intact and discover() puts it
+  // back (its directory is live); an unlink would lose it.
+  const std::string retired =
+      m_layout.trash_dir() + "/" + std::string(k_record_prefix) + name + "." + unique_suffix() + ".json";
+  try {
+    nfs.rename(m_layout.record_path(name), retired, deadline);
+  } catch (const NfsError& e) {
+    if (has_code(e, ENOENT)) {
+      return {};
+    }
+    throw;
+  }
+  return retired;
 }
 
 void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
@@ -486,8 +539,6 @@ void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
   }
   Deadline d = deadline.capped(m_config.provision_timeout);
   NfsContext nfs(target(), d);
-  const std::string dir = m_layout.volume_dir(record.name);
-  const std::string meta = m_layout.record_path(record.name);
   const std::string stamp = compact_timestamp(std::chrono::system_clock::now());
 
   auto ignore_missing = [](const std::function<void()>& step) {
@@ -509,25 +560,41 @@ void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
     }
   };
 
+  // The record on the export names this generation's directory; without a
+  // record (removed by another host) only a directory this host knows for
+  // the volume is touched, never one found by its name alone.
+  std::string volume_dir;
+  if (auto current = read_record(nfs, record.name, d)) {
+    volume_dir = current->dir;
+  } else {
+    volume_dir = known_dir(record);
+  }
+  const std::string dir = volume_dir.empty() ? std::string() : m_layout.volume_dir(volume_dir);
+
   // The data goes first and the record last: if this is interrupted, the
   // volume still exists (without data) and Remove can be repeated.
+  ensure_trash();
   switch (m_config.on_remove) {
     case RemovePolicy::remove_data: {
-      ensure_trash();
-      // Renamed out of the way at once (the name is free again), deleted
-      // within part of the deadline; what is left is purged by refresh().
+      // Renamed out of the way at once, deleted within part of the
+      // deadline; what is left is purged by refresh().
       const std::string doomed = m_layout.trash_dir() + "/" + std::string(k_delete_prefix) + record.name + "@" +
                                  stamp + "." + unique_suffix();
-      bool moved = true;
-      try {
-        nfs.rename(dir, doomed, d);
-      } catch (const NfsError& e) {
-        if (!has_code(e, ENOENT)) {
-          throw;
+      bool moved = !dir.empty();
+      if (moved) {
+        try {
+          nfs.rename(dir, doomed, d);
+        } catch (const NfsError& e) {
+          if (!has_code(e, ENOENT)) {
+            throw;
+          }
+          moved = false;
         }
-        moved = false;
       }
-      ignore_missing([&] { nfs.unlink(meta, d); });
+      const std::string retired = retire_record(nfs, record.name, d);
+      if (!retired.empty()) {
+        ignore_missing([&] { nfs.unlink(retired, d); });
+      }
       if (moved) {
         Deadline purge_deadline = d.capped(d.remaining() / 2);
         bool done = false;
@@ -543,29 +610,50 @@ void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
       break;
     }
     case RemovePolicy::archive: {
-      ensure_trash();
       std::string archived = m_layout.trash_dir() + "/" + record.name + "@" + stamp;
-      try {
-        nfs.rename(dir, archived, d);
-      } catch (const NfsError& e) {
-        if (has_code(e, ENOENT)) {
-          archived.clear();
-        } else if (has_code(e, EEXIST) || has_code(e, ENOTEMPTY)) {
-          archived += "." + unique_suffix();
+      if (dir.empty()) {
+        archived.clear();
+      } else {
+        try {
           nfs.rename(dir, archived, d);
-        } else {
-          throw;
+        } catch (const NfsError& e) {
+          if (has_code(e, ENOENT)) {
+            archived.clear();
+          } else if (has_code(e, EEXIST) || has_code(e, ENOTEMPTY)) {
+            archived += "." + unique_suffix();
+            nfs.rename(dir, archived, d);
+          } else {
+            throw;
+          }
         }
       }
-      if (!archived.empty()) {
-        ignore_missing([&] { nfs.rename(meta, archived + ".json", d); });
+      const std::string retired = retire_record(nfs, record.name, d);
+      if (!retired.empty() && !archived.empty()) {
+        ignore_missing([&] { nfs.rename(retired, archived + ".json", d); });
+      } else if (!retired.empty()) {
+        ignore_missing([&] { nfs.unlink(retired, d); });
       }
-      ignore_missing([&] { nfs.unlink(meta, d); });
       break;
     }
-    case RemovePolicy::retain:
-      ignore_missing([&] { nfs.unlink(meta, d); });
+    case RemovePolicy::retain: {
+      // The directory stays live: a marker tells discover() that this
+      // generation's record left the records on purpose.
+      if (!volume_dir.empty() && volume_dir != record.name) {
+        try {
+          nfs.write_new_file(m_layout.trash_dir() + "/" + std::string(k_retained_prefix) + volume_dir, k_record_mode,
+                             "", d);
+        } catch (const NfsError& e) {
+          if (!has_code(e, EEXIST)) {
+            throw;
+          }
+        }
+      }
+      const std::string retired = retire_record(nfs, record.name, d);
+      if (!retired.empty()) {
+        ignore_missing([&] { nfs.unlink(retired, d); });
+      }
       break;
+    }
   }
   std::lock_guard lock(m_mutex);
   m_cache.erase(record.name);
@@ -641,7 +729,40 @@ bool NfsBackend::purge_tree(NfsContext& nfs, const std::string& root, Deadline b
 }
 
 void NfsBackend::purge_trash(NfsContext& nfs, Deadline deadline) const {
-  for (const auto& entry : entries_or_none(nfs, m_layout.trash_dir(), deadline)) {
+  const auto entries = entries_or_none(nfs, m_layout.trash_dir(), deadline);
+  // Records moved here by a Remove that was cut off before deleting them:
+  // deleted once seen by two refreshes in a row (a Remove in progress
+  // deletes or archives its own within milliseconds), unless discover()
+  // would still put one back.
+  std::set<std::string> retired;
+  for (const auto& entry : entries) {
+    if (entry.name.rfind(k_record_prefix, 0) == 0) {
+      retired.insert(entry.name);
+    }
+  }
+  std::set<std::string> seen_before;
+  {
+    std::lock_guard lock(m_mutex);
+    seen_before.swap(m_retired_seen);
+    m_retired_seen = retired;
+  }
+  const std::map<std::string, NfsStat> none;
+  for (const auto& name : retired) {
+    if (seen_before.count(name) == 0) {
+      continue;
+    }
+    const std::string path = m_layout.trash_dir() + "/" + name;
+    try {
+      if (!is_displaced_record(nfs, path, none, deadline)) {
+        nfs.unlink(path, deadline);
+      }
+    } catch (const NfsError& e) {
+      if (!has_code(e, ENOENT)) {
+        throw;
+      }
+    }
+  }
+  for (const auto& entry : entries) {
     if (entry.name.rfind(k_delete_prefix, 0) != 0) {
       continue;  // archived volumes stay
     }
@@ -715,8 +836,17 @@ void NfsBackend::purge_stale_staging(NfsContext& nfs, Deadline deadline) const {
 
 // --- Mount / Unmount --------------------------------------------------------
 
-void NfsBackend::default_probe(const std::string& volume_path, Deadline deadline) const {
+std::string NfsBackend::default_probe(const std::string& name, Deadline deadline) const {
   NfsContext nfs(target(), deadline);
+  auto current = read_record(nfs, name, deadline);
+  if (!current && !restore_displaced_records(nfs, {}, deadline, name).empty()) {
+    current = read_record(nfs, name, deadline);  // a late Remove had moved it away
+  }
+  if (!current) {
+    throw not_found(fmt::format("its record {} does not exist on nfs server {} (removed by another host?)",
+                                join_path(m_config.export_path, m_layout.record_path(name)), m_config.server));
+  }
+  const std::string volume_path = m_layout.volume_dir(current->dir);
   NfsStat st;
   try {
     st = nfs.lstat(volume_path, deadline);
@@ -731,13 +861,21 @@ void NfsBackend::default_probe(const std::string& volume_path, Deadline deadline
     throw conflict(fmt::format("{} on nfs server {} is not a directory", join_path(m_config.export_path, volume_path),
                                m_config.server));
   }
+  return current->dir;
 }
 
 std::string NfsBackend::attach(VolumeRecord& record, const std::string& target, Deadline deadline) {
-  const std::string source = mount_source(record.name);
+  // Any generation's directory of this volume counts as attached (the
+  // record on the export is not read before a mount that already exists).
+  const std::string own_source = mount_source(record.name);
+  auto is_own_source = [&](const std::string& source) {
+    return source == own_source ||
+           (source.size() > own_source.size() + 1 && source.compare(0, own_source.size(), own_source) == 0 &&
+            source[own_source.size()] == '@' && valid_volume_dir(record.name, source.substr(source.rfind('/') + 1)));
+  };
   for (const auto& entry : m_mounter.mounts()) {
     if (entry.mount_point == target) {
-      if (entry.source == source) {
+      if (is_own_source(entry.source)) {
         return target;  // already attached (restart, retry)
       }
       throw conflict(fmt::format("{} is already a mount point (of {}, type {})", target, entry.source,
@@ -748,7 +886,12 @@ std::string NfsBackend::attach(VolumeRecord& record, const std::string& target, 
 
   // Fail fast, with a clear message, when the server does not answer: the
   // kernel's own mount would wait for minutes.
-  m_probe(m_layout.volume_dir(record.name), deadline.capped(m_config.probe_timeout));
+  const std::string dir = m_probe(record.name, deadline.capped(m_config.probe_timeout));
+  if (!valid_volume_dir(record.name, dir)) {
+    throw internal_error(fmt::format("the probe returned \"{}\", not a directory of this volume", redact(dir)));
+  }
+  const std::string source = mount_source(dir);
+  record.backend_data["dir"] = dir;
 
   Deadline d = deadline.capped(m_config.mount_timeout);
   const std::vector<std::string> argv = {k_mount_helper, source, target, "-o", options};
@@ -823,11 +966,12 @@ bool NfsBackend::is_attached(const VolumeRecord& record) {
 
 nlohmann::json NfsBackend::status(const VolumeRecord& record) const {
   auto version = record.options.find("vers");
+  const std::string dir = known_dir(record);
   nlohmann::json out = {
       {"backend", "nfs"},
       {"server", m_config.server},
       {"export", m_config.export_path},
-      {"path", join_path(m_config.export_path, m_layout.volume_dir(record.name))},
+      {"path", join_path(m_config.export_path, m_layout.volume_dir(dir.empty() ? record.name : dir))},
       {"nfs_version", version != record.options.end() ? version->second : m_config.nfs_version},
       {"on_remove", to_string(m_config.on_remove)},
   };
@@ -869,6 +1013,17 @@ std::optional<std::vector<VolumeRecord>> NfsBackend::discover(Deadline deadline)
     std::string name = ExportLayout::name_of_record(entry.name);
     if (!name.empty()) {
       listed[name] = entry.stat;
+    }
+  }
+  // After the listing: a record moved into the trash just before it is
+  // found there, one moved just after it was listed.
+  for (const auto& name : restore_displaced_records(nfs, listed, d)) {
+    try {
+      listed[name] = nfs.lstat(m_layout.record_path(name), d);
+    } catch (const NfsError& e) {
+      if (!has_code(e, ENOENT)) {
+        throw;
+      }
     }
   }
   if (listed.size() > m_config.max_volumes) {
@@ -924,11 +1079,95 @@ std::optional<std::vector<VolumeRecord>> NfsBackend::discover(Deadline deadline)
     record.options = entry.parsed->options;
     record.created_at = entry.parsed->created_at;
     record.created_by = entry.parsed->created_by;
+    record.backend_data["dir"] = entry.parsed->dir;
     out.push_back(std::move(record));
   }
   std::lock_guard lock(m_mutex);
   m_cache = std::move(fresh);
   return out;
+}
+
+std::optional<VolumeMetadata> NfsBackend::is_displaced_record(NfsContext& nfs, const std::string& path,
+                                                               const std::map<std::string, NfsStat>& listed,
+                                                               Deadline deadline) const {
+  std::optional<VolumeMetadata> record;
+  try {
+    record = parse_metadata_any_name(nfs.read_file(path, k_max_metadata_bytes, deadline));
+  } catch (const NfsError& e) {
+    if (has_code(e, ENOENT)) {
+      return std::nullopt;  // its Remove finished meanwhile
+    }
+    throw;
+  } catch (const Error& e) {
+    spdlog::warn("nfs {}: ignoring unreadable record {} in the trash: {}", m_instance, path, e.what());
+    return std::nullopt;
+  }
+  if (listed.count(record->name) != 0 || record->dir == record->name) {
+    // The name has a record (this one is an interrupted Remove's), or a
+    // directory without a generation (format 1, adopted) that a late
+    // Remove cannot be told apart from.
+    return std::nullopt;
+  }
+  try {
+    nfs.lstat(m_layout.trash_dir() + "/" + std::string(k_retained_prefix) + record->dir, deadline);
+    return std::nullopt;  // removed with on_remove=retain: the directory stays on purpose
+  } catch (const NfsError& e) {
+    if (!has_code(e, ENOENT)) {
+      throw;
+    }
+  }
+  // The directory moves before the record in every other Remove: a record
+  // in the trash whose directory is still live was moved by a Remove of
+  // another generation of the name.
+  try {
+    if (nfs.lstat(m_layout.volume_dir(record->dir), deadline).is_dir()) {
+      return record;
+    }
+  } catch (const NfsError& e) {
+    if (!has_code(e, ENOENT)) {
+      throw;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> NfsBackend::restore_displaced_records(NfsContext& nfs,
+                                                              const std::map<std::string, NfsStat>& listed,
+                                                              Deadline deadline, const std::string& only) const {
+  std::vector<std::string> restored;
+  const std::string wanted = std::string(k_record_prefix) + only + ".";
+  for (const auto& entry : entries_or_none(nfs, m_layout.trash_dir(), deadline)) {
+    if (entry.name.rfind(only.empty() ? k_record_prefix : wanted, 0) != 0) {
+      continue;
+    }
+    const std::string path = m_layout.trash_dir() + "/" + entry.name;
+    auto displaced = is_displaced_record(nfs, path, listed, deadline);
+    if (!displaced) {
+      continue;
+    }
+    try {
+      nfs.link(path, m_layout.record_path(displaced->name), deadline);
+      restored.push_back(displaced->name);
+      spdlog::warn("nfs {}: restored the record of volume \"{}\" ({}), moved into the trash by a late Remove of an "
+                   "earlier volume of that name",
+                   m_instance, displaced->name, displaced->dir);
+    } catch (const NfsError& e) {
+      if (!has_code(e, EEXIST)) {
+        throw;
+      }
+      spdlog::warn("nfs {}: the directory {} of an earlier volume \"{}\" stays on the export: the name was "
+                   "created again meanwhile",
+                   m_instance, join_path(m_config.export_path, m_layout.volume_dir(displaced->dir)), displaced->name);
+    }
+    try {
+      nfs.unlink(path, deadline);
+    } catch (const NfsError& e) {
+      if (!has_code(e, ENOENT)) {
+        throw;
+      }
+    }
+  }
+  return restored;
 }
 
 void NfsBackend::refresh(Deadline deadline) {

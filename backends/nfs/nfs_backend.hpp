@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <holdfast/backend.hpp>
@@ -47,7 +48,10 @@ class NfsBackend final : public Backend {
   // Checks, before a kernel mount, that the server answers and that the
   // volume's directory exists; throws holdfast::Error. The default uses
   // libnfs; unit tests replace it.
-  using Probe = std::function<void(const std::string& volume_path, Deadline deadline)>;
+  // Before a mount: reads the volume's record and checks its directory on
+  // the server, within the probe deadline; returns the directory's name
+  // inside the base path (VolumeMetadata::dir).
+  using Probe = std::function<std::string(const std::string& name, Deadline deadline)>;
 
   NfsBackend(NfsConfig config, const BackendEnv& env);
 
@@ -65,8 +69,9 @@ class NfsBackend final : public Backend {
   void refresh(Deadline deadline) override;
 
   const NfsConfig& config() const { return m_config; }
-  // "server:/export/base/name", what mount.nfs mounts.
-  std::string mount_source(const std::string& name) const;
+  // "server:/export/base/<dir>", what mount.nfs mounts (`dir` as in
+  // VolumeMetadata::dir).
+  std::string mount_source(const std::string& dir) const;
   // The option string for mount.nfs -o.
   std::string mount_options(const Options& options) const;
   // Test seam: replaces the libnfs probe run before each mount.
@@ -94,15 +99,34 @@ class NfsBackend final : public Backend {
   void ensure_layout(NfsContext& nfs, Deadline deadline);
   std::optional<VolumeMetadata> read_record(NfsContext& nfs, const std::string& name, Deadline deadline) const;
   void adopt(VolumeRecord& record, const VolumeMetadata& existing) const;
-  void ensure_volume_dir(NfsContext& nfs, const std::string& name, const Options& options, Deadline deadline,
+  void ensure_volume_dir(NfsContext& nfs, const std::string& dir, const Options& options, Deadline deadline,
                          std::chrono::milliseconds wait_for_creator);
+  // The directory (inside the base path) of a volume as this host last
+  // learnt it, without touching the network: "" when unknown.
+  std::string known_dir(const VolumeRecord& record) const;
+  // Puts back records that a late Remove of an earlier generation moved
+  // into the trash while their directory is still live (only those of
+  // volume `only` when given); returns the names restored. Run by every
+  // discovery, and by a Create or Mount that finds no record.
+  // The record at `path` in the trash when a late Remove of another
+  // generation moved it there (its name has no record in `listed`, its
+  // directory is live and was not retained); nullopt otherwise.
+  std::optional<VolumeMetadata> is_displaced_record(NfsContext& nfs, const std::string& path,
+                                                    const std::map<std::string, NfsStat>& listed,
+                                                    Deadline deadline) const;
+  std::vector<std::string> restore_displaced_records(NfsContext& nfs, const std::map<std::string, NfsStat>& listed,
+                                                     Deadline deadline, const std::string& only = {}) const;
+  // Moves the record of `name` into the trash under a unique name (see the
+  // definition for why not an unlink); returns that path, "" when there
+  // was no record.
+  std::string retire_record(NfsContext& nfs, const std::string& name, Deadline deadline) const;
   std::chrono::milliseconds creator_grace(const VolumeMetadata& existing) const;
   bool purge_tree(NfsContext& nfs, const std::string& root, Deadline budget, Deadline deadline) const;
   void purge_trash(NfsContext& nfs, Deadline deadline) const;
   // Removes this host's staging entries left by an earlier holdfastd
   // process (one killed mid-Create); other hosts clean up their own.
   void purge_stale_staging(NfsContext& nfs, Deadline deadline) const;
-  void default_probe(const std::string& volume_path, Deadline deadline) const;
+  std::string default_probe(const std::string& name, Deadline deadline) const;
   std::string unique_suffix() const;
 
   NfsConfig m_config;
@@ -117,6 +141,7 @@ class NfsBackend final : public Backend {
   Capacity m_capacity;                          // guarded by m_mutex
   std::map<std::string, CachedRecord> m_cache;  // guarded by m_mutex
   bool m_layout_ready = false;                  // guarded by m_mutex
+  mutable std::set<std::string> m_retired_seen;  // trash records seen by the last refresh; guarded by m_mutex
 };
 
 // The registry's factory (backends/registry.cpp).

@@ -145,6 +145,14 @@ std::string read_local(const std::string& path) {
   return text;
 }
 
+// The local path behind the export of volume `name`'s directory, as its
+// record on the export names it ("<base>/<name>@<generation>").
+std::string volume_path(const std::string& root, const std::string& name) {
+  VolumeMetadata meta = parse_metadata(read_local(root + "/.holdfast/volumes/" + name + ".json"), name);
+  CHECK(meta.dir.rfind(name + "@", 0) == 0);
+  return root + "/" + meta.dir;
+}
+
 double seconds_since(Deadline::Clock::time_point start) {
   return std::chrono::duration<double>(Deadline::Clock::now() - start).count();
 }
@@ -230,7 +238,8 @@ TEST_CASE("nfs integration: provisioning over NFSv3 sets ownership and mode and 
   a.backend->provision(r, Deadline::after(30s));
   CHECK(r.created_by == "host-a");
 
-  auto st = local_stat(server().export_dir() + "/prov/web");
+  auto st = local_stat(volume_path(server().export_dir() + "/prov", "web"));
+  CHECK(r.backend_data["dir"] == fs::path(volume_path(server().export_dir() + "/prov", "web")).filename().string());
   CHECK(S_ISDIR(st.st_mode));
   CHECK(st.st_uid == 1000);
   CHECK(st.st_gid == 1001);
@@ -263,7 +272,7 @@ TEST_CASE("nfs integration: provisioning over NFSv3 sets ownership and mode and 
     Host d("host-d", config("/prov-defaults", "default_uid: 4000\ndefault_gid: 4001\ndefault_mode: \"0700\"\n"));
     VolumeRecord plain = record("plain");
     d.backend->provision(plain, Deadline::after(30s));
-    auto pst = local_stat(server().export_dir() + "/prov-defaults/plain");
+    auto pst = local_stat(volume_path(server().export_dir() + "/prov-defaults", "plain"));
     CHECK(pst.st_uid == 4000);
     CHECK(pst.st_gid == 4001);
     CHECK((pst.st_mode & 07777) == 0700);
@@ -284,7 +293,8 @@ TEST_CASE("nfs integration: provisioning over NFSv4", "[nfs][integration]") {
   VolumeRecord r = record("four", {{"mode", "0770"}});
   a.backend->validate(r.options);
   a.backend->provision(r, Deadline::after(30s));
-  auto st = local_stat(server().export_dir() + "/v4/four");
+  const std::string four = volume_path(server().export_dir() + "/v4", "four");
+  auto st = local_stat(four);
   CHECK(S_ISDIR(st.st_mode));
   CHECK((st.st_mode & 07777) == 0770);
   auto found = a.backend->discover(Deadline::after(30s));
@@ -294,7 +304,7 @@ TEST_CASE("nfs integration: provisioning over NFSv4", "[nfs][integration]") {
   CHECK((*found)[0].options == r.options);
   CHECK(kind_of([&] { a.backend->validate({{"uid", "1000"}}); }) == ErrorKind::invalid_argument);
   a.backend->deprovision(r, Deadline::after(30s));
-  CHECK_FALSE(fs::exists(server().export_dir() + "/v4/four"));
+  CHECK_FALSE(fs::exists(four));
 }
 
 TEST_CASE("nfs integration: two hosts share one export", "[nfs][integration]") {
@@ -329,7 +339,7 @@ TEST_CASE("nfs integration: two hosts share one export", "[nfs][integration]") {
   VolumeRecord on_b = found;
   CHECK(b.backend->attach(on_b, "/mnt/b/db", Deadline::after(30s)) == "/mnt/b/db");
   auto argv = b.runner.argvs().at(0);
-  CHECK(argv[1] == "127.0.0.1:/export/shared/db");
+  CHECK(argv[1] == "127.0.0.1:/export/shared/" + fs::path(volume_path(server().export_dir() + "/shared", "db")).filename().string());
   CHECK_THAT(argv[4], Catch::Contains("timeo=50") && Catch::Contains("nosuid"));
 
   // Create on B: with no options it adopts, with others it conflicts.
@@ -380,7 +390,7 @@ TEST_CASE("nfs integration: racing creates from two hosts end with one directory
     // Both agree on who created it.
     CHECK(ra.created_by == rb.created_by);
     CHECK(ra.created_at == rb.created_at);
-    auto st = local_stat(server().export_dir() + "/race/" + name);
+    auto st = local_stat(volume_path(server().export_dir() + "/race", name));
     CHECK(S_ISDIR(st.st_mode));
     CHECK(st.st_uid == 1000);
     CHECK((st.st_mode & 07777) == 0700);
@@ -421,7 +431,7 @@ TEST_CASE("nfs integration: racing creates from two hosts end with one directory
       INFO(name);
       CHECK(ok_a != ok_b);
       CHECK((ok_a ? kb : ka) == ErrorKind::conflict);
-      auto st = local_stat(server().export_dir() + "/race/" + name);
+      auto st = local_stat(volume_path(server().export_dir() + "/race", name));
       CHECK(st.st_uid == (ok_a ? 1u : 2u));
     }
   }
@@ -445,9 +455,10 @@ TEST_CASE("nfs integration: removal policies", "[nfs][integration]") {
     Host h("host-a", config("/rm-delete", "on_remove: delete\n"));
     VolumeRecord r = record("gone");
     h.backend->provision(r, Deadline::after(30s));
-    fill(server().export_dir() + "/rm-delete/gone");
+    const std::string gone = volume_path(server().export_dir() + "/rm-delete", "gone");
+    fill(gone);
     h.backend->deprovision(r, Deadline::after(30s));
-    CHECK_FALSE(fs::exists(server().export_dir() + "/rm-delete/gone"));
+    CHECK_FALSE(fs::exists(gone));
     CHECK_FALSE(fs::exists(server().export_dir() + "/rm-delete/.holdfast/volumes/gone.json"));
     CHECK(count_entries(server().export_dir() + "/rm-delete/.holdfast/trash") == 0);
     CHECK(fs::exists(outside));
@@ -456,13 +467,14 @@ TEST_CASE("nfs integration: removal policies", "[nfs][integration]") {
     // The name is free again.
     VolumeRecord again = record("gone", {{"uid", "5"}});
     h.backend->provision(again, Deadline::after(30s));
-    CHECK(count_entries(server().export_dir() + "/rm-delete/gone") == 0);
+    CHECK(count_entries(volume_path(server().export_dir() + "/rm-delete", "gone")) == 0);
+    CHECK(volume_path(server().export_dir() + "/rm-delete", "gone") != gone);
   }
   SECTION("delete: what does not fit in the deadline is finished by refresh") {
     Host h("host-a", config("/rm-big", "on_remove: delete\n"));
     VolumeRecord r = record("big");
     h.backend->provision(r, Deadline::after(30s));
-    const std::string dir = server().export_dir() + "/rm-big/big";
+    const std::string dir = volume_path(server().export_dir() + "/rm-big", "big");
     for (int d = 0; d < 20; ++d) {
       fs::create_directories(fmt::format("{}/d{}", dir, d));
       for (int f = 0; f < 100; ++f) {
@@ -485,9 +497,10 @@ TEST_CASE("nfs integration: removal policies", "[nfs][integration]") {
     Host h("host-a", config("/rm-archive", "on_remove: archive\n"));
     VolumeRecord r = record("kept", {{"mode", "0700"}});
     h.backend->provision(r, Deadline::after(30s));
-    fill(server().export_dir() + "/rm-archive/kept");
+    const std::string kept = volume_path(server().export_dir() + "/rm-archive", "kept");
+    fill(kept);
     h.backend->deprovision(r, Deadline::after(30s));
-    CHECK_FALSE(fs::exists(server().export_dir() + "/rm-archive/kept"));
+    CHECK_FALSE(fs::exists(kept));
     CHECK_FALSE(fs::exists(server().export_dir() + "/rm-archive/.holdfast/volumes/kept.json"));
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(server().export_dir() + "/rm-archive/.holdfast/trash")) {
@@ -506,28 +519,139 @@ TEST_CASE("nfs integration: removal policies", "[nfs][integration]") {
     REQUIRE(found);
     CHECK(found->empty());
   }
-  SECTION("retain: the data stays, the record goes; the name is refused until adopted") {
+  SECTION("retain: the data stays, the record goes; a new volume of the name is a new directory; adoption") {
     Host h("host-a", config("/rm-retain", "on_remove: retain\n"));
     VolumeRecord r = record("stay", {{"uid", "77"}});
     h.backend->provision(r, Deadline::after(30s));
-    std::ofstream(server().export_dir() + "/rm-retain/stay/data.txt") << "data";
+    const std::string stay = volume_path(server().export_dir() + "/rm-retain", "stay");
+    std::ofstream(stay + "/data.txt") << "data";
     h.backend->deprovision(r, Deadline::after(30s));
-    CHECK(fs::exists(server().export_dir() + "/rm-retain/stay/data.txt"));
+    CHECK(fs::exists(stay + "/data.txt"));
     CHECK_FALSE(fs::exists(server().export_dir() + "/rm-retain/.holdfast/volumes/stay.json"));
-    auto found = h.backend->discover(Deadline::after(30s));
-    REQUIRE(found);
-    CHECK(found->empty());
+    // Discovery does not bring a retained volume back, then or later.
+    for (int i = 0; i < 2; ++i) {
+      auto found = h.backend->discover(Deadline::after(30s));
+      REQUIRE(found);
+      CHECK(found->empty());
+      h.backend->refresh(Deadline::after(30s));
+    }
 
     VolumeRecord again = record("stay", {{"uid", "78"}});
-    std::string message;
-    CHECK(kind_of([&] { h.backend->provision(again, Deadline::after(30s)); }, &message) == ErrorKind::conflict);
-    CHECK_THAT(message, Catch::Contains("adopt_existing"));
+    h.backend->provision(again, Deadline::after(30s));
+    CHECK(volume_path(server().export_dir() + "/rm-retain", "stay") != stay);
+    CHECK(fs::exists(stay + "/data.txt"));
+    h.backend->deprovision(again, Deadline::after(30s));
 
+    // The operator's way back to retained data: rename it to the volume's
+    // name on the server, then Create with adopt_existing.
+    fs::rename(stay, server().export_dir() + "/rm-retain/stay");
+    VolumeRecord adopted = record("stay", {{"uid", "79"}});
+    std::string message;
+    CHECK(kind_of([&] { h.backend->provision(adopted, Deadline::after(30s)); }, &message) == ErrorKind::conflict);
+    CHECK_THAT(message, Catch::Contains("adopt_existing"));
     Host adopter("host-b", config("/rm-retain", "on_remove: retain\nadopt_existing: true\n"));
-    adopter.backend->provision(again, Deadline::after(30s));
+    adopter.backend->provision(adopted, Deadline::after(30s));
+    CHECK(adopted.backend_data["dir"] == "stay");
     CHECK(fs::exists(server().export_dir() + "/rm-retain/stay/data.txt"));
     CHECK(local_stat(server().export_dir() + "/rm-retain/stay").st_uid == 77);  // adopted as is
   }
+}
+
+// Found by the crash torture: a holdfastd killed mid-Remove leaves its last
+// RPC queued in the server, which may carry it out a second later, after a
+// new holdfastd has removed and created the name again. Each step of a
+// Remove is replayed here as such a late RPC against the new volume.
+TEST_CASE("nfs integration: a Remove that reaches the server late cannot touch the volume created again",
+          "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  const std::string root = server().export_dir() + "/late";
+  Host h("host-a", config("/late", "on_remove: delete\n"));
+  Host other("host-b", config("/late"));
+  NfsTarget t{"127.0.0.1", "/export", 3, server().nfs_port(), server().mount_port()};
+  NfsContext stale(t, Deadline::after(10s));
+
+  VolumeRecord first = record("v", {{"mode", "0700"}});
+  h.backend->provision(first, Deadline::after(30s));
+  const std::string first_dir = fs::path(volume_path(root, "v")).filename().string();
+  h.backend->deprovision(first, Deadline::after(30s));
+
+  VolumeRecord second = record("v", {{"mode", "0700"}});
+  h.backend->provision(second, Deadline::after(30s));
+  const std::string second_path = volume_path(root, "v");
+  REQUIRE(fs::path(second_path).filename().string() != first_dir);
+  std::ofstream(second_path + "/precious.txt") << "written after the re-create";
+
+  SECTION("the data step: moving the first volume's directory into the trash") {
+    try {
+      stale.rename("/late/" + first_dir, "/late/.holdfast/trash/.delete-v@stale", Deadline::after(10s));
+      FAIL("the late rename found a directory to move");
+    } catch (const NfsError& e) {
+      CHECK(e.code() == ENOENT);
+    }
+  }
+  SECTION("the record step: moving the record into the trash; the next look puts it back") {
+    stale.rename("/late/.holdfast/volumes/v.json", "/late/.holdfast/trash/.record-v.stale.json", Deadline::after(10s));
+    const std::string second_dir = fs::path(second_path).filename().string();
+    SECTION("a discovery") {
+      auto found = other.backend->discover(Deadline::after(30s));
+      REQUIRE(found);
+      REQUIRE(found->size() == 1);
+      CHECK(found->front().name == "v");
+      CHECK(found->front().backend_data["dir"] == second_dir);
+    }
+    SECTION("a Create of the name (Docker's implicit create before a run) gets the volume, not a new one") {
+      VolumeRecord implicit = record("v");
+      other.backend->provision(implicit, Deadline::after(30s));
+      CHECK(implicit.backend_data["dir"] == second_dir);
+      CHECK(implicit.options == second.options);
+    }
+    SECTION("a Mount") {
+      other.runner.on_call([&](const std::vector<std::string>& argv, const std::string&, Deadline)
+                               -> std::optional<CommandResult> {
+        other.mounter.add_mount(argv[1], argv[2], "nfs");
+        return CommandResult{0, false, "", ""};
+      });
+      VolumeRecord mounted = record("v", second.options);
+      other.backend->attach(mounted, "/mnt/late-v", Deadline::after(30s));
+      CHECK(other.runner.argvs().at(0).at(1) == "127.0.0.1:/export/late/" + second_dir);
+    }
+    CHECK(fs::exists(root + "/.holdfast/volumes/v.json"));
+    CHECK_FALSE(fs::exists(root + "/.holdfast/trash/.record-v.stale.json"));
+  }
+  CHECK(read_local(second_path + "/precious.txt") == "written after the re-create");
+  auto found = h.backend->discover(Deadline::after(30s));
+  REQUIRE(found);
+  REQUIRE(found->size() == 1);
+  h.backend->refresh(Deadline::after(30s));
+  h.backend->refresh(Deadline::after(30s));
+  CHECK(read_local(second_path + "/precious.txt") == "written after the re-create");
+  h.backend->deprovision(second, Deadline::after(30s));
+  CHECK_FALSE(fs::exists(second_path));
+}
+
+TEST_CASE("nfs integration: records left in the trash by an interrupted Remove are purged, not restored",
+          "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  const std::string root = server().export_dir() + "/cut";
+  Host h("host-a", config("/cut", "on_remove: delete\n"));
+  NfsTarget t{"127.0.0.1", "/export", 3, server().nfs_port(), server().mount_port()};
+  NfsContext killed(t, Deadline::after(10s));
+  VolumeRecord r = record("w");
+  h.backend->provision(r, Deadline::after(30s));
+  const std::string dir = fs::path(volume_path(root, "w")).filename().string();
+  // A Remove cut off after its first two steps: data and record moved.
+  killed.rename("/cut/" + dir, "/cut/.holdfast/trash/.delete-w@cut", Deadline::after(10s));
+  killed.rename("/cut/.holdfast/volumes/w.json", "/cut/.holdfast/trash/.record-w.cut.json", Deadline::after(10s));
+  auto found = h.backend->discover(Deadline::after(30s));
+  REQUIRE(found);
+  CHECK(found->empty());
+  h.backend->refresh(Deadline::after(30s));  // first sighting: left alone (a Remove may be finishing)
+  CHECK(fs::exists(root + "/.holdfast/trash/.record-w.cut.json"));
+  h.backend->refresh(Deadline::after(30s));
+  CHECK(count_entries(root + "/.holdfast/trash") == 0);
+  found = h.backend->discover(Deadline::after(30s));
+  REQUIRE(found);
+  CHECK(found->empty());
 }
 
 TEST_CASE("nfs integration: root_squash is explained, anonuid exports work", "[nfs][integration]") {
@@ -545,7 +669,7 @@ TEST_CASE("nfs integration: root_squash is explained, anonuid exports work", "[n
     Host h("host-a", config("/", "", "/anon"));
     VolumeRecord ok = record("mine", {{"uid", anon}, {"gid", anon}, {"mode", "0700"}});
     h.backend->provision(ok, Deadline::after(30s));
-    auto st = local_stat(server().anon_dir() + "/mine");
+    auto st = local_stat(volume_path(server().anon_dir(), "mine"));
     CHECK(st.st_uid == GaneshaServer::k_anon_id);
     CHECK((st.st_mode & 07777) == 0700);
 
@@ -553,7 +677,9 @@ TEST_CASE("nfs integration: root_squash is explained, anonuid exports work", "[n
     std::string message;
     CHECK(kind_of([&] { h.backend->provision(other, Deadline::after(30s)); }, &message) == ErrorKind::permission);
     CHECK_THAT(message, Catch::Contains("chown") && Catch::Contains("root_squash"));
-    CHECK_FALSE(fs::exists(server().anon_dir() + "/theirs"));
+    for (const auto& entry : fs::directory_iterator(server().anon_dir())) {
+      CHECK(entry.path().filename().string().rfind("theirs", 0) != 0);
+    }
     // The failed create withdrew its claim and left nothing behind.
     CHECK_FALSE(fs::exists(server().anon_dir() + "/.holdfast/volumes/theirs.json"));
     CHECK(count_entries(server().anon_dir() + "/.holdfast/tmp") == 0);
@@ -597,7 +723,7 @@ TEST_CASE("nfs integration: status shows capacity from the refresh cache", "[nfs
   auto s = h.backend->status(r);
   CHECK(s["capacity_bytes"].get<std::uint64_t>() > 0);
   CHECK(s["available_bytes"].get<std::uint64_t>() > 0);
-  CHECK(s["path"] == "/export/status/s1");
+  CHECK(s["path"] == "/export/status/" + fs::path(volume_path(server().export_dir() + "/status", "s1")).filename().string());
   CHECK_FALSE(s.contains("server_error"));
 }
 
@@ -611,7 +737,7 @@ TEST_CASE("nfs integration: discover skips bad records and is bounded", "[nfs][i
   const std::string records = server().export_dir() + "/disc/.holdfast/volumes/";
   std::ofstream(records + "broken.json") << "{not json";
   std::ofstream(records + "future.json")
-      << R"({"holdfast_volume": 2, "name": "future", "options": {}, "created_at": "2026-11-28T01:06:11Z", "created_by": "h"})";
+      << R"({"holdfast_volume": 3, "name": "future", "dir": "future", "options": {}, "created_at": "2026-11-28T01:06:11Z", "created_by": "h"})";
   std::ofstream(records + "evil.json")
       << R"({"holdfast_volume": 1, "name": "evil", "options": {"suid": ""}, "created_at": "2026-11-28T01:06:11Z", "created_by": "h"})";
   std::ofstream(records + "notes.txt") << "ignored";
@@ -641,21 +767,31 @@ TEST_CASE("nfs integration: attach probes the server, a missing directory fails 
   Host h("host-a", config("/attach"));
   VolumeRecord r = record("m1");
   h.backend->provision(r, Deadline::after(30s));
+  const std::string dir = fs::path(volume_path(server().export_dir() + "/attach", "m1")).filename().string();
   {
     // Removed by "another host", through the server (removing it behind
     // ganesha's back would leave ganesha's cache stale).
     NfsTarget t{"127.0.0.1", "/export", 3, server().nfs_port(), server().mount_port()};
     NfsContext other(t, Deadline::after(10s));
-    other.rmdir("/attach/m1", Deadline::after(10s));
+    other.rmdir("/attach/" + dir, Deadline::after(10s));
   }
   std::string message;
   CHECK(kind_of([&] { h.backend->attach(r, "/mnt/m1", Deadline::after(30s)); }, &message) == ErrorKind::not_found);
-  CHECK_THAT(message, Catch::Contains("/export/attach/m1") && Catch::Contains("does not exist"));
+  CHECK_THAT(message, Catch::Contains("/export/attach/" + dir) && Catch::Contains("does not exist"));
   CHECK(h.runner.argvs().empty());
-  // Create with the same options heals the missing directory.
+  // Create with the same options heals the missing directory, under the
+  // same generation (the record is unchanged).
   VolumeRecord again = record("m1");
   h.backend->provision(again, Deadline::after(30s));
-  CHECK(fs::is_directory(server().export_dir() + "/attach/m1"));
+  CHECK(fs::is_directory(server().export_dir() + "/attach/" + dir));
+
+  SECTION("[Error] a volume whose record is gone fails before mount.nfs") {
+    Host b("host-b", config("/attach"));
+    b.backend->deprovision(again, Deadline::after(30s));
+    CHECK(kind_of([&] { h.backend->attach(r, "/mnt/m1", Deadline::after(30s)); }, &message) == ErrorKind::not_found);
+    CHECK_THAT(message, Catch::Contains("/export/attach/.holdfast/volumes/m1.json") && Catch::Contains("does not exist"));
+    CHECK(h.runner.argvs().empty());
+  }
 }
 
 TEST_CASE("nfs integration: a paused server gives a timeout within the deadline, other volumes keep working", "[nfs][integration]") {

@@ -28,7 +28,11 @@ struct Fixture {
     holdfast::ConfigReader reader(YAML::Load("type: nfs\nserver: 10.0.0.5\nexport: /srv/docker\n" + extra),
                                   "holdfast.yaml", "backends.filer");
     backend = std::make_unique<NfsBackend>(read_nfs_config(reader), env);
-    backend->set_probe([this](const std::string& path, Deadline) { probed.push_back(path); });
+    // The record on the export names the volume's generation directory.
+    backend->set_probe([this](const std::string& name, Deadline) {
+      probed.push_back(name);
+      return name + "@20261129T010203Z.0000abcd";
+    });
     // mount.nfs "mounts" into the fake table, as the kernel would.
     runner.on_call([this](const std::vector<std::string>& argv, const std::string&, Deadline)
                        -> std::optional<CommandResult> {
@@ -126,12 +130,15 @@ TEST_CASE("nfs backend: attach runs mount.nfs with an argv and validated options
 
   std::string path = f.backend->attach(r, target, Deadline::after(30s));
   CHECK(path == target);
-  REQUIRE(f.probed == std::vector<std::string>{"/holdfast/db"});
+  REQUIRE(f.probed == std::vector<std::string>{"db"});
   auto argvs = f.runner.argvs();
   REQUIRE(argvs.size() == 1);
-  CHECK(argvs[0] == std::vector<std::string>{"mount.nfs", "10.0.0.5:/srv/docker/holdfast/db", target, "-o",
+  const std::string source = "10.0.0.5:/srv/docker/holdfast/db@20261129T010203Z.0000abcd";
+  CHECK(argvs[0] == std::vector<std::string>{"mount.nfs", source, target, "-o",
                                              "vers=4,proto=tcp,port=20490,hard,timeo=50,retrans=2,noatime,nodev,nosuid"});
-  CHECK(r.backend_data["source"] == "10.0.0.5:/srv/docker/holdfast/db");
+  CHECK(r.backend_data["source"] == source);
+  CHECK(r.backend_data["dir"] == "db@20261129T010203Z.0000abcd");
+  CHECK(f.backend->status(r)["path"] == "/srv/docker/holdfast/db@20261129T010203Z.0000abcd");
 
   SECTION("idempotent: already mounted -> no probe, no second mount") {
     CHECK(f.backend->attach(r, target, Deadline::after(30s)) == target);
@@ -146,9 +153,43 @@ TEST_CASE("nfs backend: attach runs mount.nfs with an argv and validated options
   }
 }
 
+TEST_CASE("nfs backend: attach recognises any generation of the volume as already attached, nothing else",
+          "[nfs][backend]") {
+  Fixture f;
+  VolumeRecord r = f.record("db");
+  SECTION("a format 1 directory") {
+    f.mounter.add_mount("10.0.0.5:/srv/docker/holdfast/db", "/m/db", "nfs4");
+    CHECK(f.backend->attach(r, "/m/db", Deadline::after(30s)) == "/m/db");
+  }
+  SECTION("an earlier generation (restart after the record was read)") {
+    f.mounter.add_mount("10.0.0.5:/srv/docker/holdfast/db@20261101T000000Z.12345678", "/m/db", "nfs4");
+    CHECK(f.backend->attach(r, "/m/db", Deadline::after(30s)) == "/m/db");
+  }
+  SECTION("[Error] another volume whose name starts alike") {
+    f.mounter.add_mount("10.0.0.5:/srv/docker/holdfast/db2", "/m/db", "nfs4");
+    CHECK(kind_of([&] { f.backend->attach(r, "/m/db", Deadline::after(30s)); }) == ErrorKind::conflict);
+  }
+  SECTION("[Error] a path below the volume's directory") {
+    f.mounter.add_mount("10.0.0.5:/srv/docker/holdfast/db@x/../../etc", "/m/db", "nfs4");
+    CHECK(kind_of([&] { f.backend->attach(r, "/m/db", Deadline::after(30s)); }) == ErrorKind::conflict);
+  }
+  CHECK(f.runner.argvs().empty());
+}
+
+TEST_CASE("nfs backend: a probe naming a directory of another volume stops the mount", "[nfs][backend]") {
+  Fixture f;
+  for (const std::string dir : {"other@x", "db/../other", "db@a/b", "", ".."}) {
+    INFO(dir);
+    f.backend->set_probe([dir](const std::string&, Deadline) { return dir; });
+    VolumeRecord r = f.record("db");
+    CHECK(kind_of([&] { f.backend->attach(r, "/m/db", Deadline::after(30s)); }) == ErrorKind::internal);
+  }
+  CHECK(f.runner.argvs().empty());
+}
+
 TEST_CASE("nfs backend: a failed probe stops the mount", "[nfs][backend]") {
   Fixture f;
-  f.backend->set_probe([](const std::string&, Deadline) {
+  f.backend->set_probe([](const std::string&, Deadline) -> std::string {
     throw timeout("nfs server 10.0.0.5 not answering on port 2049 (no reply to mount of the export within 5.0s)");
   });
   VolumeRecord r = f.record("db");

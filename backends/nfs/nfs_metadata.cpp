@@ -28,6 +28,7 @@ std::string serialize_metadata(const VolumeMetadata& metadata) {
   nlohmann::json doc = {
       {"holdfast_volume", k_metadata_format},
       {"name", metadata.name},
+      {"dir", metadata.dir.empty() ? metadata.name : metadata.dir},
       {"options", options},
       {"created_at", format_rfc3339(metadata.created_at)},
       {"created_by", metadata.created_by},
@@ -35,7 +36,9 @@ std::string serialize_metadata(const VolumeMetadata& metadata) {
   return doc.dump(2) + "\n";
 }
 
-VolumeMetadata parse_metadata(std::string_view text, std::string_view expected_name) {
+namespace {
+
+VolumeMetadata parse_record(std::string_view text, const std::string_view* expected_name) {
   if (text.size() > k_max_metadata_bytes) {
     throw invalid_argument(fmt::format("volume record is larger than {} bytes", k_max_metadata_bytes));
   }
@@ -48,22 +51,28 @@ VolumeMetadata parse_metadata(std::string_view text, std::string_view expected_n
   if (!doc.is_object()) {
     throw invalid_argument("volume record is not a JSON object");
   }
-  static const char* const k_keys[] = {"holdfast_volume", "name", "options", "created_at", "created_by"};
+  if (!doc.contains("holdfast_volume")) {
+    throw invalid_argument("volume record lacks \"holdfast_volume\"");
+  }
+  const auto& format = doc["holdfast_volume"];
+  if (!format.is_number_integer() || format.get<long long>() < 1 || format.get<long long>() > k_metadata_format) {
+    throw invalid_argument(fmt::format("volume record has format {}, this holdfast reads formats 1 to {}",
+                                       format.dump(), k_metadata_format));
+  }
+  // Format 1 had no "dir": its volumes live in <base>/<name>.
+  const bool has_dir = format.get<long long>() >= 2;
+  static const char* const k_keys[] = {"holdfast_volume", "name", "options", "created_at", "created_by", "dir"};
+  const auto known_keys = std::end(k_keys) - (has_dir ? 0 : 1);
   for (const auto& [key, value] : doc.items()) {
     (void)value;
-    if (std::find(std::begin(k_keys), std::end(k_keys), key) == std::end(k_keys)) {
+    if (std::find(std::begin(k_keys), known_keys, key) == known_keys) {
       throw invalid_argument(fmt::format("volume record has an unknown key \"{}\"", key));
     }
   }
-  for (const char* key : k_keys) {
-    if (!doc.contains(key)) {
-      throw invalid_argument(fmt::format("volume record lacks \"{}\"", key));
+  for (auto key = std::begin(k_keys); key != known_keys; ++key) {
+    if (!doc.contains(*key)) {
+      throw invalid_argument(fmt::format("volume record lacks \"{}\"", *key));
     }
-  }
-  const auto& format = doc["holdfast_volume"];
-  if (!format.is_number_integer() || format.get<long long>() != k_metadata_format) {
-    throw invalid_argument(fmt::format("volume record has format {}, this holdfast reads format {}",
-                                       format.dump(), k_metadata_format));
   }
   VolumeMetadata out;
   if (!doc["name"].is_string()) {
@@ -71,8 +80,16 @@ VolumeMetadata parse_metadata(std::string_view text, std::string_view expected_n
   }
   out.name = doc["name"].get<std::string>();
   validate_volume_name(out.name);
-  if (out.name != expected_name) {
-    throw invalid_argument(fmt::format("volume record names \"{}\" but is stored as \"{}\"", out.name, expected_name));
+  if (expected_name != nullptr && out.name != *expected_name) {
+    throw invalid_argument(
+        fmt::format("volume record names \"{}\" but is stored as \"{}\"", out.name, *expected_name));
+  }
+  out.dir = out.name;
+  if (has_dir) {
+    if (!doc["dir"].is_string() || !valid_volume_dir(out.name, doc["dir"].get<std::string>())) {
+      throw invalid_argument(fmt::format("volume record: \"dir\" is not a directory name of volume \"{}\"", out.name));
+    }
+    out.dir = doc["dir"].get<std::string>();
   }
   if (!doc["options"].is_object()) {
     throw invalid_argument("volume record: \"options\" is not an object");
@@ -95,7 +112,32 @@ VolumeMetadata parse_metadata(std::string_view text, std::string_view expected_n
   return out;
 }
 
-std::string ExportLayout::volume_dir(std::string_view name) const { return join(base, name); }
+}  // namespace
+
+VolumeMetadata parse_metadata(std::string_view text, std::string_view expected_name) {
+  return parse_record(text, &expected_name);
+}
+
+VolumeMetadata parse_metadata_any_name(std::string_view text) { return parse_record(text, nullptr); }
+
+std::string generation_dir(std::string_view name, SystemTime now, std::uint32_t random) {
+  return fmt::format("{}@{}.{:08x}", name, compact_timestamp(now), random);
+}
+
+bool valid_volume_dir(std::string_view name, std::string_view dir) {
+  if (dir == name) {
+    return true;
+  }
+  if (dir.size() <= name.size() + 1 || dir.substr(0, name.size()) != name || dir[name.size()] != '@') {
+    return false;
+  }
+  std::string_view generation = dir.substr(name.size() + 1);
+  return generation.size() <= 48 && std::all_of(generation.begin(), generation.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+         });
+}
+
+std::string ExportLayout::volume_dir(std::string_view dir) const { return join(base, dir); }
 std::string ExportLayout::admin_dir() const { return join(base, ".holdfast"); }
 std::string ExportLayout::records_dir() const { return admin_dir() + "/volumes"; }
 std::string ExportLayout::record_path(std::string_view name) const {

@@ -13,6 +13,7 @@ namespace {
 VolumeMetadata sample() {
   VolumeMetadata m;
   m.name = "db-1";
+  m.dir = "db-1@20261128T010611Z.0a0b0c0d";
   m.options = {{"uid", "1000"}, {"timeo", "50"}};
   m.created_at = holdfast::parse_rfc3339("2026-11-28T01:06:11Z");
   m.created_by = "host-a";
@@ -35,22 +36,52 @@ void check_rejected(const std::string& text, const std::string& why) {
 TEST_CASE("nfs metadata: round trip", "[nfs][metadata]") {
   VolumeMetadata in = sample();
   std::string text = serialize_metadata(in);
-  CHECK_THAT(text, Catch::Contains("\"holdfast_volume\": 1"));
+  CHECK_THAT(text, Catch::Contains("\"holdfast_volume\": 2"));
   VolumeMetadata out = parse_metadata(text, "db-1");
   CHECK(out.name == in.name);
+  CHECK(out.dir == in.dir);
+  CHECK(parse_metadata_any_name(text).dir == in.dir);
   CHECK(out.options == in.options);
   CHECK(out.created_at == in.created_at);
   CHECK(out.created_by == in.created_by);
 }
 
+TEST_CASE("nfs metadata: format 1 records (no dir) live in <base>/<name>", "[nfs][metadata]") {
+  VolumeMetadata old = parse_metadata(
+      R"({"holdfast_volume": 1, "name": "db-1", "options": {}, "created_at": "2026-11-28T01:06:11Z", "created_by": "h"})",
+      "db-1");
+  CHECK(old.dir == "db-1");
+  check_rejected(R"({"holdfast_volume": 1, "name": "db-1", "dir": "db-1", "options": {}, "created_at": "2026-11-28T01:06:11Z", "created_by": "h"})",
+                 "unknown key \"dir\"");
+}
+
+TEST_CASE("nfs metadata: generation directories", "[nfs][metadata]") {
+  const std::string dir = generation_dir("db-1", holdfast::parse_rfc3339("2026-11-28T01:06:11Z"), 0xabc);
+  CHECK(dir == "db-1@20261128T010611Z.00000abc");
+  CHECK(valid_volume_dir("db-1", dir));
+  CHECK(valid_volume_dir("db-1", "db-1"));
+  CHECK_FALSE(valid_volume_dir("db-1", "db-2"));
+  CHECK_FALSE(valid_volume_dir("db-1", "db-1@"));
+  CHECK_FALSE(valid_volume_dir("db-1", "db-1@a/b"));
+  CHECK_FALSE(valid_volume_dir("db-1", "db-1@a_b"));
+  CHECK_FALSE(valid_volume_dir("db-1", "db-1x@a"));
+  CHECK_FALSE(valid_volume_dir("db-1", "db-1@" + std::string(49, 'a')));
+  CHECK_FALSE(valid_volume_dir("db", "db-1@a"));
+  CHECK_FALSE(valid_volume_dir("db-1", ""));
+}
+
 TEST_CASE("nfs metadata: strict parsing", "[nfs][metadata]") {
   const std::string ok_tail = R"("created_at": "2026-11-28T01:06:11Z", "created_by": "host-a"})";
+  check_rejected(R"({"holdfast_volume": 3, "name": "db-1", "options": {}, )" + ok_tail, "format 3");
+  check_rejected(R"({"holdfast_volume": 2, "name": "db-1", "options": {}, )" + ok_tail, "lacks \"dir\"");
+  check_rejected(R"({"holdfast_volume": 2, "name": "db-1", "dir": "db-2@x", "options": {}, )" + ok_tail, "\"dir\"");
+  check_rejected(R"({"holdfast_volume": 2, "name": "db-1", "dir": "db-1@../x", "options": {}, )" + ok_tail, "\"dir\"");
+  check_rejected(R"({"holdfast_volume": 2, "name": "db-1", "dir": 7, "options": {}, )" + ok_tail, "\"dir\"");
   check_rejected("", "not valid JSON");
   check_rejected("{\"holdfast_volume\": 1,", "not valid JSON");
   // Found by fuzz_nfs_metadata: a number beyond double is out_of_range, not parse_error.
   check_rejected("{\"holdfast_volume\": 1, \"name\": 1e400}", "not valid JSON");
   check_rejected("[]", "not a JSON object");
-  check_rejected(R"({"holdfast_volume": 2, "name": "db-1", "options": {}, )" + ok_tail, "format 2");
   check_rejected(R"({"holdfast_volume": "1", "name": "db-1", "options": {}, )" + ok_tail, "format");
   check_rejected(R"({"holdfast_volume": 1, "name": "db-2", "options": {}, )" + ok_tail, "stored as");
   check_rejected(R"({"holdfast_volume": 1, "name": "../x", "options": {}, )" + ok_tail, "not allowed");

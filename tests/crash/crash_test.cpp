@@ -151,34 +151,6 @@ void report_failures(const TortureReport& report, const DaemonProcess& daemon, M
   }
 }
 
-// Waits (at most 5 s) until no TCP connection to `port` on this machine is
-// open or half closed (ESTABLISHED or CLOSE_WAIT in /proc/net/tcp): a server
-// closes a dead client's connection once it has run the calls that client
-// sent, and a call of a killed daemon must not land after the restart.
-void wait_connections_closed(int port) {
-  char wanted[8];
-  std::snprintf(wanted, sizeof wanted, "%04X", port);
-  for (int i = 0; i < 500; ++i) {
-    std::ifstream table("/proc/net/tcp");
-    std::string line;
-    std::getline(table, line);  // header
-    bool open = false;
-    while (std::getline(table, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      fields >> slot >> local >> remote >> state;
-      if (local.size() > 5 && local.substr(local.size() - 4) == wanted && (state == "01" || state == "08")) {
-        open = true;
-        break;
-      }
-    }
-    if (!open) {
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
 // Runs the torture, stops the daemon, and reports figures and failures.
 void torture_and_report(const std::string& what, DaemonProcess& daemon, Model& model,
                         const StorageView& storage, const TortureSettings& torture) {
@@ -287,19 +259,20 @@ TEST_CASE("nfs backend on nfs-ganesha: SIGKILL under concurrent clients loses no
   torture.kills = kills;
   torture.seed = seed;
   torture.rules.mount_works = false;  // mount.nfs cannot mount without a kernel NFS client
-  // A call the killed daemon sent may still be running in ganesha; landing
-  // after the restart it would undo what the new daemon just did.
-  std::chrono::steady_clock::duration settling{};
-  torture.after_kill = [&] {
-    const auto t0 = std::chrono::steady_clock::now();
-    wait_connections_closed(server.nfs_port());
-    wait_connections_closed(server.mount_port());
-    settling += std::chrono::steady_clock::now() - t0;
-  };
+  // No wait after a kill: a call the killed daemon sent may still be
+  // queued in ganesha and land after the restart (seen: about a second
+  // later). Reset connections leave /proc/net/tcp at once, so no wait here
+  // could fence that, and a remote server gives even less to watch: the
+  // backend itself must make such late calls harmless (a directory per
+  // creation, records restored from the trash; docs/backends/nfs.md).
   torture.observe.names = model.names();
   torture_and_report("nfs backend (nfs-ganesha)", daemon, model, storage, torture);
-  WARN("waited " << std::chrono::duration_cast<std::chrono::milliseconds>(settling).count()
-                 << " ms in all for ganesha to close the killed daemons' connections");
+  std::size_t restored = 0;
+  std::istringstream log(daemon.log());
+  for (std::string line; std::getline(log, line);) {
+    restored += line.find("restored the record of volume") != std::string::npos ? 1 : 0;
+  }
+  WARN(restored << " record(s) moved into the trash by a late Remove were restored");
 }
 
 TEST_CASE("local backend with a full state filesystem: clean errors, SIGKILL, nothing lost",

@@ -7,7 +7,8 @@
 //    orphan of a Create cut short (adopted by the next Create of the name).
 //  - NfsStorage: the export directory behind nfs-ganesha. The on-export
 //    records (<base>/.holdfast/volumes/<name>.json) are the truth (every host
-//    sees them); <base>/<name> holds the data; .holdfast/tmp and
+//    sees them); the directory each record names (<base>/<name>@<generation>)
+//    holds the data; .holdfast/tmp and
 //    .holdfast/trash hold the leftovers of interrupted creates and removes.
 //
 // Read-only; not thread-safe against a daemon writing at the same time (the
@@ -58,6 +59,9 @@ class NfsStorage : public StorageView {
   std::map<std::string, std::size_t> leftovers(const std::set<std::string>& existing) const override;
 
  private:
+  // Volume name -> its directory inside the base path, from the records
+  // ("" for a record that does not parse).
+  std::map<std::string, std::string> records() const;
   std::string m_root;
 };
 

@@ -10,7 +10,7 @@ holdfastd_stop TERM
 docker exec worker sh -c 'echo during >> /vol/f'
 holdfastd_start
 docker exec worker sh -c 'echo after >> /vol/f'
-assert_eq "before during after" "$(xargs <"$NFS_BASE/rs/f")" "the file on the server"
+assert_eq "before during after" "$(xargs <"$(nfs_dir "$NFS_BASE" rs)/f")" "the file on the server"
 assert_eq before "$(docker run --rm -v rs:/vol "$BUSYBOX" head -1 /vol/f)" "a second container after the restart"
 
 docker stop worker >/dev/null

@@ -14,7 +14,7 @@ for ((i = 0; i < rounds; i++)); do
     t0=$(now); docker run --rm -v bench-hf:/vol "$BUSYBOX" sh -c "echo $i > /vol/f"; hf+=("$(elapsed "$t0")")
     t0=$(now); docker run --rm -v bench-local:/vol "$BUSYBOX" sh -c "echo $i > /vol/f"; lc+=("$(elapsed "$t0")")
 done
-assert_eq "$((rounds - 1))" "$(cat "$NFS_BASE/bench-hf/f")" "last write through holdfast"
+assert_eq "$((rounds - 1))" "$(cat "$(nfs_dir "$NFS_BASE" bench-hf)/f")" "last write through holdfast"
 assert_eq "$((rounds - 1))" "$(cat "$NFS_ROOT/bench-local/f")" "last write through the local driver"
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 m_hf=$(median "${hf[@]}")

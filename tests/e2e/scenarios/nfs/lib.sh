@@ -3,6 +3,11 @@ NFS_ROOT=/srv/nfs                       # the export behind instance nfs1
 NFS_BASE=$NFS_ROOT/holdfast             # nfs1's base_path on the server
 MOUNT_ROOT=/var/lib/holdfast/mounts
 
+# The directory on the server of volume NAME under base ROOT: each creation
+# of a name gets its own "<name>@<generation>" (named by its record).
+#   nfs_dir ROOT NAME
+nfs_dir() { echo "$1/$(jq -r .dir "$1/.holdfast/volumes/$2.json")"; }
+
 # The /proc/mounts line of a volume's kernel mount ("" when not mounted).
 nfs_mount_line() { awk -v m="$MOUNT_ROOT/$1" '$2 == m' /proc/mounts; }
 
