@@ -123,7 +123,8 @@ NfsBackend::NfsBackend(NfsConfig config, const BackendEnv& env)
       m_instance(env.instance_name),
       m_host_id(env.host_id),
       m_runner(env.runner),
-      m_mounter(env.mounter) {
+      m_mounter(env.mounter),
+      m_journal(env.state_dir + "/backends/" + env.instance_name + "/removing") {
   m_probe = [this](const std::string& name, Deadline deadline) { return default_probe(name, deadline); };
 }
 
@@ -406,6 +407,7 @@ void NfsBackend::provision(VolumeRecord& record, Deadline deadline) {
   Deadline d = deadline.capped(m_config.provision_timeout);
   NfsContext nfs(target(), d);
   ensure_layout(nfs, d);
+  settle_pending_remove(nfs, record.name, d);
 
   auto existing = read_record(nfs, record.name, d);
   if (!existing && !restore_displaced_records(nfs, {}, d, record.name).empty()) {
@@ -539,6 +541,73 @@ void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
   }
   Deadline d = deadline.capped(m_config.provision_timeout);
   NfsContext nfs(target(), d);
+  settle_pending_remove(nfs, record.name, d);
+
+  // The record on the export names this generation's directory; without a
+  // record (removed by another host) only a directory this host knows for
+  // the volume is touched, never one found by its name alone.
+  std::string volume_dir;
+  auto current = read_record(nfs, record.name, d);
+  if (current) {
+    volume_dir = current->dir;
+  } else {
+    volume_dir = known_dir(record);
+  }
+  if (volume_dir.empty()) {
+    return;  // nothing of it on the export
+  }
+  // Journaled before the first destructive request, finished after the
+  // last: see remove_journal.hpp.
+  {
+    std::lock_guard lock(m_mutex);
+    m_removing.insert(record.name);  // before the entry exists: the refresh must never settle it
+  }
+  try {
+    m_journal.begin(record.name, volume_dir);
+    remove_generation(nfs, record.name, volume_dir, current ? RemoveMode::remove : RemoveMode::without_record, d);
+  } catch (...) {
+    std::lock_guard lock(m_mutex);
+    m_removing.erase(record.name);
+    throw;
+  }
+  m_journal.finish(record.name);
+  std::lock_guard lock(m_mutex);
+  m_removing.erase(record.name);
+  m_cache.erase(record.name);
+}
+
+void NfsBackend::settle_pending_remove(NfsContext& nfs, const std::string& name, Deadline deadline) {
+  if (!m_journal.pending(name)) {
+    return;  // the common case, without the lock
+  }
+  // One settling at a time: the refresh and a Create of the same name must
+  // not both retire records (one could retire the record the other has
+  // just created). The journal is read again under the lock.
+  std::unique_lock settling(m_settle_mutex, std::defer_lock);
+  if (!settling.try_lock_until(deadline.when())) {
+    throw timeout(fmt::format("finishing an earlier remove of \"{}\" took longer than the deadline", name));
+  }
+  auto pending = m_journal.pending(name);
+  if (!pending) {
+    return;
+  }
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_removing.count(name) != 0) {
+      return;  // running in this process right now
+    }
+  }
+  spdlog::info("nfs {}: finishing the remove of volume \"{}\" ({}) begun by holdfastd pid {}, before the name is "
+               "used again",
+               m_instance, name, pending->dir, pending->pid);
+  remove_generation(nfs, name, pending->dir, RemoveMode::settle, deadline);
+  m_journal.finish(name);
+  std::lock_guard lock(m_mutex);
+  m_cache.erase(name);
+}
+
+void NfsBackend::remove_generation(NfsContext& nfs, const std::string& name, const std::string& volume_dir,
+                                   RemoveMode mode, Deadline d) {
   const std::string stamp = compact_timestamp(std::chrono::system_clock::now());
 
   auto ignore_missing = [](const std::function<void()>& step) {
@@ -560,16 +629,18 @@ void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
     }
   };
 
-  // The record on the export names this generation's directory; without a
-  // record (removed by another host) only a directory this host knows for
-  // the volume is touched, never one found by its name alone.
-  std::string volume_dir;
-  if (auto current = read_record(nfs, record.name, d)) {
-    volume_dir = current->dir;
-  } else {
-    volume_dir = known_dir(record);
-  }
-  const std::string dir = volume_dir.empty() ? std::string() : m_layout.volume_dir(volume_dir);
+  const std::string dir = m_layout.volume_dir(volume_dir);
+  // Retire the record only while it is this generation's: a Remove that
+  // did not just read it must not take a volume another host created since.
+  auto retire = [&]() -> std::string {
+    if (mode != RemoveMode::remove) {
+      auto current = read_record(nfs, name, d);
+      if (!current || current->dir != volume_dir) {
+        return {};
+      }
+    }
+    return retire_record(nfs, name, d);
+  };
 
   // The data goes first and the record last: if this is interrupted, the
   // volume still exists (without data) and Remove can be repeated.
@@ -578,24 +649,24 @@ void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
     case RemovePolicy::remove_data: {
       // Renamed out of the way at once, deleted within part of the
       // deadline; what is left is purged by refresh().
-      const std::string doomed = m_layout.trash_dir() + "/" + std::string(k_delete_prefix) + record.name + "@" +
+      const std::string doomed = m_layout.trash_dir() + "/" + std::string(k_delete_prefix) + name + "@" +
                                  stamp + "." + unique_suffix();
-      bool moved = !dir.empty();
-      if (moved) {
-        try {
-          nfs.rename(dir, doomed, d);
-        } catch (const NfsError& e) {
-          if (!has_code(e, ENOENT)) {
-            throw;
-          }
-          moved = false;
+      bool moved = true;
+      try {
+        nfs.rename(dir, doomed, d);
+      } catch (const NfsError& e) {
+        if (!has_code(e, ENOENT)) {
+          throw;
         }
+        moved = false;
       }
-      const std::string retired = retire_record(nfs, record.name, d);
+      const std::string retired = retire();
       if (!retired.empty()) {
         ignore_missing([&] { nfs.unlink(retired, d); });
       }
-      if (moved) {
+      // A settled Remove leaves the deleting to refresh: it runs inside
+      // someone else's Create or Mount.
+      if (moved && mode != RemoveMode::settle) {
         Deadline purge_deadline = d.capped(d.remaining() / 2);
         bool done = false;
         try {
@@ -610,24 +681,20 @@ void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
       break;
     }
     case RemovePolicy::archive: {
-      std::string archived = m_layout.trash_dir() + "/" + record.name + "@" + stamp;
-      if (dir.empty()) {
-        archived.clear();
-      } else {
-        try {
+      std::string archived = m_layout.trash_dir() + "/" + name + "@" + stamp;
+      try {
+        nfs.rename(dir, archived, d);
+      } catch (const NfsError& e) {
+        if (has_code(e, ENOENT)) {
+          archived.clear();
+        } else if (has_code(e, EEXIST) || has_code(e, ENOTEMPTY)) {
+          archived += "." + unique_suffix();
           nfs.rename(dir, archived, d);
-        } catch (const NfsError& e) {
-          if (has_code(e, ENOENT)) {
-            archived.clear();
-          } else if (has_code(e, EEXIST) || has_code(e, ENOTEMPTY)) {
-            archived += "." + unique_suffix();
-            nfs.rename(dir, archived, d);
-          } else {
-            throw;
-          }
+        } else {
+          throw;
         }
       }
-      const std::string retired = retire_record(nfs, record.name, d);
+      const std::string retired = retire();
       if (!retired.empty() && !archived.empty()) {
         ignore_missing([&] { nfs.rename(retired, archived + ".json", d); });
       } else if (!retired.empty()) {
@@ -638,7 +705,7 @@ void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
     case RemovePolicy::retain: {
       // The directory stays live: a marker tells discover() that this
       // generation's record left the records on purpose.
-      if (!volume_dir.empty() && volume_dir != record.name) {
+      if (volume_dir != name) {
         try {
           nfs.write_new_file(m_layout.trash_dir() + "/" + std::string(k_retained_prefix) + volume_dir, k_record_mode,
                              "", d);
@@ -648,15 +715,13 @@ void NfsBackend::deprovision(const VolumeRecord& record, Deadline deadline) {
           }
         }
       }
-      const std::string retired = retire_record(nfs, record.name, d);
+      const std::string retired = retire();
       if (!retired.empty()) {
         ignore_missing([&] { nfs.unlink(retired, d); });
       }
       break;
     }
   }
-  std::lock_guard lock(m_mutex);
-  m_cache.erase(record.name);
 }
 
 bool NfsBackend::purge_tree(NfsContext& nfs, const std::string& root, Deadline budget, Deadline deadline) const {
@@ -836,8 +901,9 @@ void NfsBackend::purge_stale_staging(NfsContext& nfs, Deadline deadline) const {
 
 // --- Mount / Unmount --------------------------------------------------------
 
-std::string NfsBackend::default_probe(const std::string& name, Deadline deadline) const {
+std::string NfsBackend::default_probe(const std::string& name, Deadline deadline) {
   NfsContext nfs(target(), deadline);
+  settle_pending_remove(nfs, name, deadline);
   auto current = read_record(nfs, name, deadline);
   if (!current && !restore_displaced_records(nfs, {}, deadline, name).empty()) {
     current = read_record(nfs, name, deadline);  // a late Remove had moved it away
@@ -1068,9 +1134,15 @@ std::optional<std::vector<VolumeRecord>> NfsBackend::discover(Deadline deadline)
     fresh[name] = std::move(entry);
   }
 
+  // A generation this host is removing, or began to remove before a
+  // crash, is not listed: it may vanish any moment (remove_journal.hpp).
+  const auto removing = m_journal.all();
   std::vector<VolumeRecord> out;
   for (const auto& [name, entry] : fresh) {
     if (!entry.parsed) {
+      continue;
+    }
+    if (auto it = removing.find(name); it != removing.end() && it->second.dir == entry.parsed->dir) {
       continue;
     }
     VolumeRecord record;
@@ -1107,6 +1179,9 @@ std::optional<VolumeMetadata> NfsBackend::is_displaced_record(NfsContext& nfs, c
     // directory without a generation (format 1, adopted) that a late
     // Remove cannot be told apart from.
     return std::nullopt;
+  }
+  if (auto pending = m_journal.pending(record->name); pending && pending->dir == record->dir) {
+    return std::nullopt;  // this host's journaled Remove of that very generation
   }
   try {
     nfs.lstat(m_layout.trash_dir() + "/" + std::string(k_retained_prefix) + record->dir, deadline);
@@ -1170,6 +1245,23 @@ std::vector<std::string> NfsBackend::restore_displaced_records(NfsContext& nfs,
   return restored;
 }
 
+bool NfsBackend::remove_pending(const VolumeRecord& record) const {
+  auto pending = m_journal.pending(record.name);
+  return pending && pending->pid != static_cast<long>(::getpid());
+}
+
+void NfsBackend::settle_predecessors_removes(NfsContext& nfs, Deadline deadline) {
+  // Removes cut off by a crash of an earlier holdfastd: finished now, as
+  // they would have been. This process's own unfinished Removes (ones that
+  // failed) wait until their name is used again.
+  const long self = static_cast<long>(::getpid());
+  for (const auto& [name, pending] : m_journal.all()) {
+    if (pending.pid != self) {
+      settle_pending_remove(nfs, name, deadline);
+    }
+  }
+}
+
 void NfsBackend::refresh(Deadline deadline) {
   Deadline d = deadline.capped(m_config.provision_timeout);
   try {
@@ -1189,6 +1281,7 @@ void NfsBackend::refresh(Deadline deadline) {
       m_capacity.checked_at = std::chrono::system_clock::now();
       m_capacity.error.clear();
     }
+    settle_predecessors_removes(nfs, d);
     purge_trash(nfs, d);
     purge_stale_staging(nfs, d);
   } catch (const Error& e) {

@@ -40,6 +40,7 @@
 #include "nfs_config.hpp"
 #include "nfs_context.hpp"
 #include "nfs_metadata.hpp"
+#include "remove_journal.hpp"
 
 namespace holdfast::nfs {
 
@@ -67,6 +68,7 @@ class NfsBackend final : public Backend {
   nlohmann::json status(const VolumeRecord& record) const override;
   std::optional<std::vector<VolumeRecord>> discover(Deadline deadline) override;
   void refresh(Deadline deadline) override;
+  bool remove_pending(const VolumeRecord& record) const override;
 
   const NfsConfig& config() const { return m_config; }
   // "server:/export/base/<dir>", what mount.nfs mounts (`dir` as in
@@ -126,7 +128,21 @@ class NfsBackend final : public Backend {
   // Removes this host's staging entries left by an earlier holdfastd
   // process (one killed mid-Create); other hosts clean up their own.
   void purge_stale_staging(NfsContext& nfs, Deadline deadline) const;
-  std::string default_probe(const std::string& name, Deadline deadline) const;
+  std::string default_probe(const std::string& name, Deadline deadline);
+  // Finishes a Remove of `name` that the journal holds and that is not
+  // running in this process (cut off by a crash, or failed), before the
+  // name is used again; see remove_journal.hpp.
+  void settle_pending_remove(NfsContext& nfs, const std::string& name, Deadline deadline);
+  void settle_predecessors_removes(NfsContext& nfs, Deadline deadline);
+  enum class RemoveMode {
+    remove,          // a Remove that has just read the record naming volume_dir
+    without_record,  // a Remove that found no record: one that appears is retired only if it names volume_dir
+    settle,          // finishing a journaled Remove inside another call: as without_record, and the
+                     // deleting of the data is left to refresh
+  };
+  // The Remove of one generation (directory `volume_dir`) per on_remove.
+  void remove_generation(NfsContext& nfs, const std::string& name, const std::string& volume_dir, RemoveMode mode,
+                         Deadline deadline);
   std::string unique_suffix() const;
 
   NfsConfig m_config;
@@ -136,11 +152,14 @@ class NfsBackend final : public Backend {
   CommandRunner& m_runner;
   Mounter& m_mounter;
   Probe m_probe;
+  RemoveJournal m_journal;
 
+  std::timed_mutex m_settle_mutex;  // held while a journaled Remove is finished
   mutable std::mutex m_mutex;
   Capacity m_capacity;                          // guarded by m_mutex
   std::map<std::string, CachedRecord> m_cache;  // guarded by m_mutex
   bool m_layout_ready = false;                  // guarded by m_mutex
+  std::set<std::string> m_removing;              // names being removed by this process; guarded by m_mutex
   mutable std::set<std::string> m_retired_seen;  // trash records seen by the last refresh; guarded by m_mutex
 };
 

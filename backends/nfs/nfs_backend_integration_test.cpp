@@ -629,6 +629,85 @@ TEST_CASE("nfs integration: a Remove that reaches the server late cannot touch t
   CHECK_FALSE(fs::exists(second_path));
 }
 
+// The same race for the same volume: a Remove cut off by a kill after it
+// sent its first request, and the client's next Create (or Mount) of the
+// name acknowledged by the next holdfastd before the server carries that
+// request out. The journal entry the killed process left makes the next
+// one finish the Remove first, so the late request finds nothing to do.
+TEST_CASE("nfs integration: a Remove cut off by a crash is finished before its name is used again",
+          "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  const std::string root = server().export_dir() + "/settle";
+  Host h("host-a", config("/settle", "on_remove: delete\n"));
+  NfsTarget t{"127.0.0.1", "/export", 3, server().nfs_port(), server().mount_port()};
+  NfsContext killed(t, Deadline::after(10s));
+
+  VolumeRecord first = record("s", {{"mode", "0700"}});
+  h.backend->provision(first, Deadline::after(30s));
+  const std::string first_dir = fs::path(volume_path(root, "s")).filename().string();
+  std::ofstream(root + "/" + first_dir + "/old.txt") << "removed by the cut-off Remove";
+  // What the killed holdfastd (pid 999999) left: its journal entry, written
+  // before its RENAME, which the server has not carried out yet.
+  const std::string journal = h.state_dir + "/backends/filer/removing";
+  fs::create_directories(journal);
+  std::ofstream(journal + "/s") << R"({"dir": ")" << first_dir << R"(", "pid": 999999})";
+
+  SECTION("a Create of the name makes a new volume") {
+    VolumeRecord again = record("s", {{"mode", "0700"}});
+    h.backend->provision(again, Deadline::after(30s));
+    const std::string second_path = volume_path(root, "s");
+    CHECK(fs::path(second_path).filename().string() != first_dir);
+    CHECK(count_entries(second_path) == 0);
+    std::ofstream(second_path + "/new.txt") << "acknowledged after the crash";
+    // The killed process's RENAME, carried out now.
+    try {
+      killed.rename("/settle/" + first_dir, "/settle/.holdfast/trash/.delete-s@late", Deadline::after(10s));
+      FAIL("the late rename found the directory");
+    } catch (const NfsError& e) {
+      CHECK(e.code() == ENOENT);
+    }
+    CHECK(read_local(second_path + "/new.txt") == "acknowledged after the crash");
+  }
+  SECTION("a Mount of the volume fails: its Remove came first") {
+    std::string message;
+    VolumeRecord mounted = record("s", first.options);
+    CHECK(kind_of([&] { h.backend->attach(mounted, "/mnt/settle-s", Deadline::after(30s)); }, &message) ==
+          ErrorKind::not_found);
+    CHECK(h.runner.argvs().empty());
+  }
+  SECTION("the background refresh finishes it") {
+    h.backend->refresh(Deadline::after(30s));
+    auto found = h.backend->discover(Deadline::after(30s));
+    REQUIRE(found);
+    CHECK(found->empty());
+  }
+  CHECK_FALSE(fs::exists(root + "/" + first_dir));
+  CHECK_FALSE(fs::exists(journal + "/s"));
+
+}
+
+TEST_CASE("nfs integration: a Remove of this process that failed waits for its name to be used again",
+          "[nfs][integration]") {
+  REQUIRE_GANESHA();
+  const std::string root = server().export_dir() + "/settle-own";
+  Host h("host-a", config("/settle-own", "on_remove: delete\n"));
+  const std::string journal = h.state_dir + "/backends/filer/removing";
+  fs::create_directories(journal);
+  VolumeRecord third = record("t");
+  h.backend->provision(third, Deadline::after(30s));
+  const std::string third_dir = fs::path(volume_path(root, "t")).filename().string();
+  // As a Remove that timed out leaves it: its RENAME may still be carried
+  // out, but the volume stays until its name is used again.
+  std::ofstream(journal + "/t") << R"({"dir": ")" << third_dir << R"(", "pid": )" << ::getpid() << "}";
+  h.backend->refresh(Deadline::after(30s));
+  CHECK(fs::exists(root + "/" + third_dir));
+  VolumeRecord again = record("t");
+  h.backend->provision(again, Deadline::after(30s));
+  CHECK(fs::path(volume_path(root, "t")).filename().string() != third_dir);
+  CHECK_FALSE(fs::exists(root + "/" + third_dir));
+  CHECK_FALSE(fs::exists(journal + "/t"));
+}
+
 TEST_CASE("nfs integration: records left in the trash by an interrupted Remove are purged, not restored",
           "[nfs][integration]") {
   REQUIRE_GANESHA();

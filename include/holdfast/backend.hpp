@@ -93,6 +93,17 @@ class Backend {
     return std::nullopt;
   }
 
+  // Whether an earlier holdfastd began a Remove of this volume that it did
+  // not finish (cut off by a crash), and that this backend will finish on
+  // its storage because the storage may still carry out the cut-off
+  // requests. The manager then drops the volume at start-up, before anyone
+  // can see it again. Called once per volume at start-up; local checks only
+  // (no network).
+  virtual bool remove_pending(const VolumeRecord& record) const {
+    (void)record;
+    return false;
+  }
+
   // Background upkeep (refresh capacity caches, check reachability).
   // Called periodically from a maintenance thread; must honour the deadline.
   virtual void refresh(Deadline deadline) { (void)deadline; }

@@ -1164,11 +1164,28 @@ ReconcileReport VolumeManager::Impl::start() {
   std::vector<std::size_t> changed;
   std::unordered_set<std::string> names;
   names.reserve(loaded.records.size());
+  std::unordered_set<std::string> dropped;
 
   for (std::size_t i = 0; i < loaded.records.size(); ++i) {
     VolumeRecord& record = loaded.records[i];
     names.insert(record.name);
     Backend* backend = m_backends.find(record.backend);
+    if (backend != nullptr && record.mount_count() == 0 && backend->remove_pending(record)) {
+      // Its Remove was cut off and may still be carried out by the storage:
+      // the volume goes now, before anyone sees it again, and the backend
+      // finishes the Remove (remove_pending()).
+      try {
+        m_store.erase(record.name);
+        dropped.insert(record.name);
+        report.removes_finished.push_back(record.name);
+        spdlog::info("reconcile: volume {}: its remove was cut off by a crash; it is finished now",
+                     in_quotes(record.name));
+        continue;
+      } catch (const Error& e) {
+        spdlog::error("reconcile: volume {}: its remove was cut off by a crash, but removing its state failed: {}",
+                      in_quotes(record.name), e.what());
+      }
+    }
     if (backend == nullptr) {
       report.missing_backend.push_back(record.name);
       spdlog::warn("reconcile: volume {}: backend instance {} is not configured; the volume is listed but every "
@@ -1233,6 +1250,9 @@ ReconcileReport VolumeManager::Impl::start() {
   {
     std::lock_guard lock(m_catalog);
     for (auto& record : loaded.records) {
+      if (dropped.count(record.name) != 0) {
+        continue;
+      }
       auto slot = std::make_shared<Slot>();
       slot->persisted = true;
       slot->changed = ++m_seq;

@@ -88,6 +88,9 @@ struct ReconcileReport {
   // Volumes whose backend instance is no longer in the config: loaded and
   // listed, but every operation on them fails until the instance is back.
   std::vector<std::string> missing_backend;
+  // Volumes whose Remove an earlier holdfastd began and did not finish, and
+  // whose backend finishes it (Backend::remove_pending): dropped at start.
+  std::vector<std::string> removes_finished;
 };
 
 // How one backend's refresh went (VolumeManager::refresh).

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -528,6 +529,24 @@ TEST_CASE("[Success] a restart keeps the counts", "[unit]") {
   h.manager->unmount("v", "A");
   CHECK(h.local->calls(FakeOp::detach) == 1);
   CHECK(h.local->calls(FakeOp::attach) == 1);
+}
+
+TEST_CASE("[Success] a volume whose remove was cut off by a crash is dropped at start when its backend finishes it",
+          "[unit]") {
+  Host h;
+  h.manager->create("gone", std::nullopt);
+  h.manager->create("kept", std::nullopt);
+  h.manager->create("busy", std::nullopt);
+  h.manager->mount("busy", "A");
+  h.local->set_remove_pending({"gone", "busy"});
+  h.restart();
+  CHECK(h.report.removes_finished == std::vector<std::string>{"gone"});
+  CHECK_FALSE(h.manager->record("gone"));
+  CHECK_FALSE(std::filesystem::exists(h.state_file("gone")));
+  CHECK(h.manager->record("kept"));
+  // Remove is refused while mounted: a mounted volume was never being removed.
+  CHECK(h.rec("busy").mounts == Counts{{"A", 1}});
+  CHECK(h.local->calls(FakeOp::deprovision) == 0);  // the backend finishes it, not the manager
 }
 
 TEST_CASE("[Success] mounts of two volumes run in parallel", "[unit]") {

@@ -402,6 +402,16 @@ void FakeBackend::unblock(FakeOp op) {
   }
 }
 
+void FakeBackend::set_remove_pending(std::set<std::string> names) {
+  std::lock_guard lock(m_mutex);
+  m_remove_pending = std::move(names);
+}
+
+bool FakeBackend::remove_pending(const VolumeRecord& record) const {
+  std::lock_guard lock(m_mutex);
+  return m_remove_pending.count(record.name) != 0;
+}
+
 void FakeBackend::set_attached(const std::string& name, bool attached) {
   std::lock_guard lock(m_mutex);
   if (attached) {

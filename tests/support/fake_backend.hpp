@@ -140,6 +140,10 @@ class FakeBackend final : public Backend {
   // Opens and removes the gate of `op`.
   void unblock(FakeOp op);
 
+  // Names remove_pending() answers true for.
+  void set_remove_pending(std::set<std::string> names);
+  bool remove_pending(const VolumeRecord& record) const override;
+
   // Simulated kernel state for reconcile tests (without a mounter).
   void set_attached(const std::string& name, bool attached);
 
@@ -191,6 +195,7 @@ class FakeBackend final : public Backend {
   std::function<std::string(const VolumeRecord&, const std::string&)> m_attach_path;
   Mounter* m_mounter = nullptr;
   std::set<std::string> m_attached;
+  std::set<std::string> m_remove_pending;
   mutable std::array<PerOp, k_fake_op_count> m_ops;
   mutable std::vector<std::string> m_log;
 };

@@ -12,7 +12,7 @@ assert_contains "$line" noatime "mount options"
 assert_contains "$line" "timeo=50" "mount options"
 assert_contains "$line" "retrans=3" "mount options"
 docker exec holder sh -c 'echo v3 > /vol/f'
-assert_eq v3 "$(cat "$NFS_BASE/opt3/f")" "written over NFSv3"
+assert_eq v3 "$(cat "$(nfs_dir "$NFS_BASE" opt3)/f")" "written over NFSv3"
 docker rm -f holder >/dev/null
 
 expect_fail docker volume create -d "$DRIVER" -o backend=nfs1 -o suid bad-suid
