@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <random>
 #include <set>
 #include <thread>
@@ -952,7 +953,9 @@ std::string NfsBackend::attach(VolumeRecord& record, const std::string& target, 
 
   // Fail fast, with a clear message, when the server does not answer: the
   // kernel's own mount would wait for minutes.
+  const auto started = std::chrono::steady_clock::now();
   const std::string dir = m_probe(record.name, deadline.capped(m_config.probe_timeout));
+  const auto probed = std::chrono::steady_clock::now();
   if (!valid_volume_dir(record.name, dir)) {
     throw internal_error(fmt::format("the probe returned \"{}\", not a directory of this volume", redact(dir)));
   }
@@ -993,6 +996,9 @@ std::string NfsBackend::attach(VolumeRecord& record, const std::string& target, 
   if (!m_mounter.is_mounted(target)) {
     throw internal_error(fmt::format("mount.nfs reported success but {} is not in the mount table", target));
   }
+  using ms = std::chrono::duration<double, std::milli>;
+  spdlog::debug("nfs {}: volume \"{}\" attached: probe {:.1f} ms, mount {:.1f} ms", m_instance, record.name,
+                ms(probed - started).count(), ms(std::chrono::steady_clock::now() - probed).count());
   record.backend_data["source"] = source;
   record.backend_data["mount_options"] = options;
   return target;

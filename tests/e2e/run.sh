@@ -12,7 +12,8 @@
 #   --no-build       use BUILD_DIR/src/daemon/holdfastd and BUILD_DIR/src/cli/holdfast
 #                    (the operator CLI, installed in the guest too) as they are
 # Environment: E2E_VM_TIMEOUT (s, default 600 + 150 per scenario), E2E_SCENARIO_TIMEOUT
-#   (s, default 300), E2E_DAEMON_WAIT (s, default 600: each containerd/dockerd start),
+#   (s, default 300), NFS_BENCH_ROUNDS and NFS_BENCH_CASES (nfs/90-bench-*),
+#   E2E_DAEMON_WAIT (s, default 600: each containerd/dockerd start),
 #   VM_CACHE_DIR (image cache, default /var/cache/holdfast-vm), VM_REBUILD=1.
 # Work folder (the VM's share): BUILD_DIR/e2e; results in BUILD_DIR/e2e/results.
 # Prints one line per scenario and "e2e: N passed, N failed"; exits 1 on any failure.
@@ -105,6 +106,9 @@ printf '%s\n' "${scenarios[@]}" >"$work/stage/scenarios.txt"
 {
     echo "E2E_SCENARIO_TIMEOUT=${E2E_SCENARIO_TIMEOUT:-300}"
     echo "export E2E_DAEMON_WAIT=${E2E_DAEMON_WAIT:-600}"
+    for v in NFS_BENCH_ROUNDS NFS_BENCH_CASES; do  # scenario knobs, when set
+        [[ ! -v $v ]] || echo "export $v=${!v@Q}"
+    done
 } >"$work/stage/settings.sh"
 # Host-side hook: a backend folder's stage-host.sh BUILD_DIR OUT_DIR prepares
 # what its scenarios need from the host (the VM has no network, no compiler);

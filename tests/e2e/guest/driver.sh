@@ -129,10 +129,13 @@ run_scenario() { # BACKEND FILE
         echo "not run: set-up of backend $backend failed" >"$out"
         rc=1
     else
+        # A scenario may ask for more time on a line "# e2e-timeout: SECONDS".
+        limit=$(sed -nE 's/^# e2e-timeout: ([0-9]+)$/\1/p' "$file" | head -1)
+        limit=$(( ${limit:-0} > scenario_limit ? limit : scenario_limit ))
         E2E_SCENARIO=$id E2E_BACKEND=$backend E2E_SCENARIO_T0=$t0 \
-            timeout -k 10 "$scenario_limit" bash "$suite/guest/scenario.sh" "$file" >"$out" 2>&1 </dev/null
+            timeout -k 10 "$limit" bash "$suite/guest/scenario.sh" "$file" >"$out" 2>&1 </dev/null
         rc=$?
-        [[ $rc != 124 ]] || echo "FAIL: timed out after ${scenario_limit}s" >>"$out"
+        [[ $rc != 124 ]] || echo "FAIL: timed out after ${limit}s" >>"$out"
     fi
     secs=$(elapsed "$t0")
     verdict=PASS
