@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -458,6 +459,38 @@ NfsStat NfsContext::lstat(const std::string& path, Deadline deadline) {
 }
 
 std::vector<NfsDirEntry> NfsContext::list(const std::string& path, std::size_t limit, Deadline deadline) {
+  // nfs-ganesha fails a whole READDIRPLUS with NFS3ERR_NOENT or
+  // NFS3ERR_STALE when an entry whose attributes it is reading is removed
+  // meanwhile (a Remove or a trash purge beside the listing; the crash
+  // torture met it, the integration test "a directory listed while its
+  // entries are removed..." provokes it): a new listing no longer meets that
+  // entry. ENOENT is taken for that race only while the directory itself is
+  // still there; a directory that is gone or stale keeps its error.
+  constexpr int k_attempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return list_once(path, limit, deadline);
+    } catch (const NfsError& e) {
+      if ((e.code() != ESTALE && e.code() != ENOENT) || attempt == k_attempts || deadline.expired()) {
+        throw;
+      }
+      if (e.code() == ENOENT && !is_directory(path, deadline)) {
+        throw;  // the directory is gone: the listing's own error
+      }
+    }
+    std::this_thread::sleep_for(std::min(std::chrono::milliseconds(2 * attempt), deadline.remaining()));
+  }
+}
+
+bool NfsContext::is_directory(const std::string& path, Deadline deadline) {
+  try {
+    return lstat(path, deadline).is_dir();
+  } catch (const NfsError&) {
+    return false;
+  }
+}
+
+std::vector<NfsDirEntry> NfsContext::list_once(const std::string& path, std::size_t limit, Deadline deadline) {
   nfs_context* ctx = m_context.get();
   std::vector<NfsDirEntry> out;
   bool too_many = false;

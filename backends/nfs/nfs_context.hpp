@@ -116,6 +116,8 @@ class NfsContext {
   void lchmod(const std::string& path, unsigned mode, Deadline deadline);
   NfsStat lstat(const std::string& path, Deadline deadline);
   // Entries without "." and "..", at most `limit` (more throws internal).
+  // A listing that fails because an entry vanished under it is tried again
+  // (see the definition).
   std::vector<NfsDirEntry> list(const std::string& path, std::size_t limit, Deadline deadline);
   NfsFsStat statvfs(const std::string& path, Deadline deadline);
 
@@ -141,6 +143,8 @@ class NfsContext {
   // context until it completes or the deadline passes. Returns libnfs's
   // non-negative status (a byte count for reads and writes); throws NfsError.
   int call(std::string_view what, Deadline deadline, const Starter& start);
+  std::vector<NfsDirEntry> list_once(const std::string& path, std::size_t limit, Deadline deadline);
+  bool is_directory(const std::string& path, Deadline deadline);  // false on any error
   void wait(Completion& completion, std::string_view what, Deadline deadline);
   [[noreturn]] void fail_call(int status, const std::string& error, std::string_view what);
   [[noreturn]] void fail_broken(std::string_view what);
